@@ -1,0 +1,50 @@
+"""The ``mowsim`` command line: one subcommand per workflow.
+
+Each subcommand lives in its own module, which exposes ``add_arguments(parser)`` and ``run(args) -> int``; this
+file only wires them together, importing each module lazily so ``mowsim --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand -> (module, one-line help)
+SUBCOMMANDS = {
+    "bounds": ("mowsim.bounds", "reproduce the DVAO propositions numerically: bounds.csv, a summary, a figure"),
+    "bench": ("mowsim.bench", "time the schemes: Numba kernels vs the NumPy reference vs PyTorch"),
+    "reproduce": ("mowsim.reproduce", "the main job: everything `make demo` runs"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mowsim", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"mowsim {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(sub_parser)
+        sub_parser.set_defaults(_module=module)
+    return parser
+
+
+def _version() -> str:
+    from mowsim import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._module.run(args) or 0)
+    except ValueError as err:
+        print(f"mowsim {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Multi-objective advantage schemes: a registry of name -> scheme, with Numba kernels and NumPy references.
+
+>>> import mowsim
+>>> mowsim.schemes.available()[:3]
+['ac', 'dvao', 'gdpo']
+"""
+
+from mowsim.schemes import reference
+from mowsim.schemes.base import (
+    BACKENDS,
+    Scheme,
+    SchemeOutput,
+    advantages,
+    available,
+    effective_weights,
+    get,
+    register,
+)
+from mowsim.schemes.saw import SAWGDPO, SAWGRPO
+from mowsim.schemes.static import AC, DVAO, GDPO, RC
+from mowsim.schemes.transforms import condition_rewards
+
+__all__ = [
+    "BACKENDS",
+    "Scheme",
+    "SchemeOutput",
+    "advantages",
+    "available",
+    "effective_weights",
+    "get",
+    "register",
+    "reference",
+    "condition_rewards",
+    "RC",
+    "AC",
+    "GDPO",
+    "DVAO",
+    "SAWGRPO",
+    "SAWGDPO",
+]

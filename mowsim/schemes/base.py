@@ -1,0 +1,196 @@
+"""The scheme protocol, the registry, and :func:`advantages`, the one public entry point of the scheme core."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, ClassVar, NamedTuple
+
+import numpy as np
+
+from mowsim import validation
+from mowsim.schemes import _kernels
+
+__all__ = [
+    "Scheme",
+    "SchemeOutput",
+    "register",
+    "available",
+    "get",
+    "advantages",
+    "effective_weights",
+    "BACKENDS",
+]
+
+BACKENDS = ("numba", "numpy", "python")
+"""``numba``: the compiled kernels (default). ``numpy``: the reference in :mod:`mowsim.schemes.reference`.
+``python``: the kernels' un-jitted ``py_func`` (slow; for tests and debugging)."""
+
+PARALLEL_MIN_ENTRIES = 1 << 17
+"""Batches with at least this many reward entries (B*G*K) use the ``prange``-over-groups driver. Below it the
+thread start-up costs more than it saves; both drivers give bit-identical results."""
+
+_REGISTRY: dict[str, type["Scheme"]] = {}
+
+
+class SchemeOutput(NamedTuple):
+    """What a scheme computes for one batch.
+
+    Attributes
+    ----------
+    advantages : ndarray of shape (n_groups, n_rollouts), or (n_rollouts,) for one group
+    weights : ndarray of shape (n_groups, n_objectives), or (n_objectives,) for one group
+        The effective share of each objective in the combination, summing to 1 per group: the fixed weights
+        ``w / sum(w)`` for RC, AC and GDPO, DVAO's ``w_k sigma_k / sum_l w_l sigma_l``, SAW's normalized
+        ``w'_k w_k``.
+    """
+
+    advantages: np.ndarray
+    weights: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class Scheme:
+    """A stateless multi-objective advantage scheme: rewards (B, G, K) -> advantages (B, G).
+
+    Subclasses set ``name`` (the registry key), ``kernel_id`` (the Numba dispatch id) and ``reference`` (the NumPy
+    oracle), and may add parameters as dataclass fields. Instances are immutable and hashable, so a study can key
+    its cells on them.
+    """
+
+    name: ClassVar[str] = ""
+    kernel_id: ClassVar[int] = -1
+    reference: ClassVar[Callable]
+    stateful: ClassVar[bool] = False
+
+    def _delta(self) -> float:
+        """SAW's shift/denominator constant; unused by the other schemes."""
+        return 0.0
+
+    def _reference_kwargs(self, reward_min) -> dict:
+        return {}
+
+    def compute(self, rewards, weights=None, *, ddof: int = 0, eps: float = 0.0, reward_min=None,
+                backend: str = "numba") -> SchemeOutput:
+        """Validate the input, run the scheme, and return :class:`SchemeOutput`.
+
+        Parameters
+        ----------
+        rewards : array_like of shape (n_groups, n_rollouts, n_objectives) or (n_rollouts, n_objectives)
+            NaN marks an unscorable entry; inf is an error.
+        weights : array_like of shape (n_objectives,), optional
+            Non-negative user weights; ``None`` means ``1/K`` each. Used as given, not renormalized.
+        ddof : {0, 1}
+            0: population std (the papers' propositions). 1: unbiased std (TRL, verl, SAW's code).
+        eps : float
+            Added to every std, ``(x - mean) / (std + eps)``, as TRL adds ``1e-4``.
+        reward_min : float or array_like of shape (n_objectives,), optional
+            Known lower bound of each reward, used by SAW's shift; ``None`` uses the batch minimum.
+        backend : {"numba", "numpy", "python"}
+        """
+        rewards, squeezed = validation.check_rewards(rewards)
+        weights = validation.check_weights(weights, rewards.shape[2])
+        ddof = validation.check_ddof(ddof)
+        eps = validation.check_eps(eps)
+        reward_min = validation.check_reward_min(reward_min, rewards)
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}.")
+        advantages, eff = self._run(rewards, weights, ddof, eps, reward_min, backend)
+        if not np.all(np.isfinite(advantages)):
+            raise ValueError(
+                f"scheme {self.name!r} produced non-finite advantages: the rewards overflow float64 arithmetic "
+                f"(largest |reward| = {np.nanmax(np.abs(rewards)):.3g}). Rescale the rewards."
+            )
+        if squeezed:
+            return SchemeOutput(advantages[0], eff[0])
+        return SchemeOutput(advantages, eff)
+
+    def _run(self, rewards, weights, ddof, eps, reward_min, backend):
+        if backend == "numpy":
+            return type(self).reference(rewards, weights, ddof, eps, **self._reference_kwargs(reward_min))
+        n_groups, n_rollouts, n_objectives = rewards.shape
+        out = np.empty((n_groups, n_rollouts))
+        eff = np.empty((n_groups, n_objectives))
+        has_min = reward_min is not None
+        rmin = reward_min if has_min else np.zeros(n_objectives)
+        if backend == "python":
+            driver = _kernels.compute_serial.py_func
+        elif rewards.size >= PARALLEL_MIN_ENTRIES:
+            driver = _kernels.compute_parallel
+        else:
+            driver = _kernels.compute_serial
+        driver(self.kernel_id, rewards, weights, ddof, eps, rmin, has_min, self._delta(), out, eff)
+        return out, eff
+
+
+def register(cls: type[Scheme]) -> type[Scheme]:
+    """Class decorator: add a scheme to the registry under ``cls.name``."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name; set the class attribute `name` before registering it.")
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise ValueError(f"a scheme named {cls.name!r} is already registered ({_REGISTRY[cls.name].__name__}).")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def available() -> list[str]:
+    """The registered scheme names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get(scheme, **params) -> Scheme:
+    """Return a scheme instance from a registered name (with optional parameters) or pass an instance through.
+
+    >>> get("saw-grpo", delta=1e-6)
+    SAWGRPO(delta=1e-06)
+    """
+    if isinstance(scheme, Scheme):
+        if params:
+            return dataclasses.replace(scheme, **params)
+        return scheme
+    if not isinstance(scheme, str) or scheme.lower() not in _REGISTRY:
+        raise ValueError(
+            f"unknown scheme {scheme!r}; expected one of: {', '.join(available())}. "
+            "Register a new one with @mowsim.schemes.register."
+        )
+    cls = _REGISTRY[scheme.lower()]
+    try:
+        return cls(**params)
+    except TypeError as err:
+        fields = [f.name for f in dataclasses.fields(cls)]
+        raise ValueError(f"scheme {cls.name!r} takes parameters {fields}; got {sorted(params)} ({err}).") from None
+
+
+def advantages(rewards, scheme, weights=None, *, ddof: int = 0, eps: float = 0.0, reward_min=None,
+               backend: str = "numba") -> np.ndarray:
+    """Multi-objective advantages of ``rewards`` under ``scheme``.
+
+    Parameters
+    ----------
+    rewards : array_like of shape (n_groups, n_rollouts, n_objectives) or (n_rollouts, n_objectives)
+    scheme : str or Scheme
+        A name from :func:`available` (``"rc"``, ``"ac"``, ``"gdpo"``, ``"dvao"``, ``"saw-grpo"``,
+        ``"saw-gdpo"``, ...) or a scheme instance.
+    weights, ddof, eps, reward_min, backend
+        See :meth:`Scheme.compute`.
+
+    Returns
+    -------
+    ndarray of shape (n_groups, n_rollouts), or (n_rollouts,) for one group
+
+    Examples
+    --------
+    >>> import numpy as np, mowsim
+    >>> r = np.array([[1.0, 0.0], [0.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    >>> mowsim.advantages(r, "dvao").round(3)
+    array([ 0.   , -1.   ,  1.   ,  0.   ])
+    """
+    return get(scheme).compute(rewards, weights, ddof=ddof, eps=eps, reward_min=reward_min, backend=backend).advantages
+
+
+def effective_weights(rewards, scheme, weights=None, *, ddof: int = 0, eps: float = 0.0, reward_min=None,
+                      backend: str = "numba") -> np.ndarray:
+    """Each group's effective objective weights, shape (n_groups, n_objectives) (or (n_objectives,) for one group).
+
+    See :class:`SchemeOutput` for what each scheme reports.
+    """
+    return get(scheme).compute(rewards, weights, ddof=ddof, eps=eps, reward_min=reward_min, backend=backend).weights

@@ -1,0 +1,238 @@
+"""Plain NumPy reference implementations: the readable oracle the Numba kernels are tested against.
+
+Every function here takes an already validated ``float64`` array ``rewards`` of shape
+(n_groups, n_rollouts, n_objectives) = (B, G, K) and returns ``(advantages, effective_weights)`` with shapes
+(B, G) and (B, K). Validation lives in :mod:`mowsim.validation`; the public entry point is
+:func:`mowsim.advantages`.
+
+Conventions shared by every scheme (they are the library's contract, and the kernels follow them exactly):
+
+* ``NaN`` is an unscorable entry (TRL's semantics). It is left out of every mean and std and contributes 0 to any
+  sum over objectives. A rollout whose every objective is NaN is *unscorable* and gets advantage 0.
+* A group with fewer than 2 scorable rollouts gets advantage 0 (so ``G == 1`` gives zeros).
+* ``ddof`` selects the std: 0 is the population std of the papers' propositions, 1 the unbiased std of TRL/verl.
+  A set with ``n - ddof <= 0`` values has std 0.
+* ``eps`` is added to the std, ``(x - mean) / (std + eps)``, the way TRL adds its ``1e-4``.
+* A set of values that is constant (its spread is below ``ZERO_SPREAD_RTOL`` times its magnitude, i.e. zero up to
+  rounding) has std exactly 0, and a zero-std quantity contributes exactly 0, whatever ``eps`` is. This replaces
+  ``0 / (0 + eps)`` and, more importantly, ``rounding-noise / rounding-noise``, which TRL with ``eps=0`` would turn
+  into advantages of order 1 or NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "ZERO_SPREAD_RTOL",
+    "moments",
+    "objective_stats",
+    "batch_whiten",
+    "saw_cv_weights",
+    "rc",
+    "ac",
+    "gdpo",
+    "dvao",
+    "saw_grpo",
+    "saw_gdpo",
+]
+
+ZERO_SPREAD_RTOL = 1e-12
+"""A set whose ``max - min`` is at most this times ``max(|max|, |min|)`` counts as constant (std exactly 0)."""
+
+
+def moments(values: np.ndarray, axis: int, ddof: int) -> tuple[np.ndarray, np.ndarray]:
+    """NaN-aware mean and std along ``axis``, with the library's zero-spread rule.
+
+    Returns ``(mean, std)`` with ``axis`` removed. An all-NaN slice has mean 0 and std 0.
+    """
+    valid = ~np.isnan(values)
+    count = valid.sum(axis=axis)
+    total = np.where(valid, values, 0.0).sum(axis=axis)
+    mean = total / np.maximum(count, 1)
+    deviation = np.where(valid, values - np.expand_dims(mean, axis), 0.0)
+    dof = count - ddof
+    var = (deviation**2).sum(axis=axis) / np.maximum(dof, 1)
+    upper = np.where(valid, values, -np.inf).max(axis=axis)
+    lower = np.where(valid, values, np.inf).min(axis=axis)
+    with np.errstate(invalid="ignore"):
+        spread = upper - lower
+        scale = np.maximum(np.abs(upper), np.abs(lower))
+        constant = (dof <= 0) | ~(spread > ZERO_SPREAD_RTOL * scale)
+    std = np.where(constant, 0.0, np.sqrt(var))
+    return mean, std
+
+
+def _scorable_mask(rewards: np.ndarray) -> np.ndarray:
+    """(B, G) boolean: the rollout has at least one scored objective, and its group has >= 2 such rollouts."""
+    scorable = ~np.all(np.isnan(rewards), axis=2)
+    group_ok = scorable.sum(axis=1) >= 2
+    return scorable & group_ok[:, None]
+
+
+def _zscore(centered: np.ndarray, std: np.ndarray, eps: float) -> np.ndarray:
+    """``centered / (std + eps)``, exactly 0 where ``std == 0``."""
+    safe = np.where(std > 0, std + eps, 1.0)
+    return np.where(std > 0, centered / safe, 0.0)
+
+
+def _weighted_sum(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``sum_k weights[..., k] * values[..., k]`` over the last axis, NaN counting 0, summed in objective order."""
+    total = np.zeros(values.shape[:-1])
+    for k in range(values.shape[-1]):
+        total = total + np.nan_to_num(values[..., k] * weights[..., k], nan=0.0)
+    return total
+
+
+def _fixed_weights(weights: np.ndarray, n_groups: int) -> np.ndarray:
+    return np.broadcast_to(weights / weights.sum(), (n_groups, weights.shape[0])).copy()
+
+
+def objective_stats(rewards: np.ndarray, ddof: int, eps: float):
+    """Per-group, per-objective statistics.
+
+    Returns
+    -------
+    mean, std : ndarray of shape (B, K)
+        ``mu[b, k]`` and ``sigma[b, k]`` over the scored rollouts of group ``b``.
+    centered : ndarray of shape (B, G, K)
+        ``r - mu``, with 0 for NaN entries and for constant objectives.
+    zscores : ndarray of shape (B, G, K)
+        ``A_k = (r - mu) / (sigma + eps)``, with 0 where ``sigma == 0`` or the entry is NaN.
+    """
+    mean, std = moments(rewards, axis=1, ddof=ddof)
+    centered = np.where(np.isnan(rewards) | (std[:, None, :] == 0), 0.0, rewards - mean[:, None, :])
+    zscores = _zscore(centered, std[:, None, :], eps)
+    return mean, std, centered, zscores
+
+
+def batch_whiten(values: np.ndarray, mask: np.ndarray, ddof: int, eps: float) -> np.ndarray:
+    """GDPO's batch normalization: ``(a - mean_batch a) / (std_batch a + eps)`` over the entries in ``mask``.
+
+    Entries outside ``mask`` are 0 and do not enter the batch statistics. A constant batch gives zeros.
+    """
+    masked = np.where(mask, values, np.nan).ravel()
+    mean, std = moments(masked, axis=0, ddof=ddof)
+    return np.where(mask, _zscore(values - mean, std, eps), 0.0)
+
+
+def rc(rewards: np.ndarray, weights: np.ndarray, ddof: int = 0, eps: float = 0.0):
+    r"""Reward Combination (plain multi-reward GRPO).
+
+    .. math:: s_j = \sum_k w_k r_{jk}, \qquad A_j = \frac{s_j - \operatorname{mean}_j s}{\operatorname{std}_j s + \epsilon}
+
+    Source: DVAO paper (Liu et al., 2026), Eq. 1-2; TRL ``multi_objective_aggregation="sum_then_normalize"``.
+    NaN objectives count 0 in ``s`` (TRL's ``nansum``). With K = 1 it is the GRPO z-score.
+    """
+    mask = _scorable_mask(rewards)
+    scalar = np.where(mask, _weighted_sum(rewards, weights), np.nan)
+    mean, std = moments(scalar, axis=1, ddof=ddof)
+    centered = np.where(mask & (std[:, None] > 0), scalar - mean[:, None], 0.0)
+    advantages = np.where(mask, _zscore(centered, std[:, None], eps), 0.0)
+    return advantages, _fixed_weights(weights, rewards.shape[0])
+
+
+def ac(rewards: np.ndarray, weights: np.ndarray, ddof: int = 0, eps: float = 0.0):
+    r"""Advantage Combination: a fixed-weight sum of per-objective group z-scores.
+
+    .. math:: A_j = \sum_k w_k \frac{r_{jk} - \mu_k}{\sigma_k + \epsilon}
+
+    Source: DVAO paper (Liu et al., 2026), the "Advantage Combination" baseline. With K = 1 and ``w = 1`` it is the
+    GRPO z-score.
+    """
+    mask = _scorable_mask(rewards)
+    _, _, _, zscores = objective_stats(rewards, ddof, eps)
+    advantages = np.where(mask, _weighted_sum(zscores, weights), 0.0)
+    return advantages, _fixed_weights(weights, rewards.shape[0])
+
+
+def gdpo(rewards: np.ndarray, weights: np.ndarray, ddof: int = 0, eps: float = 0.0):
+    r"""GDPO: AC, then a z-score over the whole batch.
+
+    .. math:: a_{bj} = \sum_k w_k A_{k}[b, j], \qquad
+              A_{bj} = \frac{a_{bj} - \operatorname{mean}_{\text{batch}} a}{\operatorname{std}_{\text{batch}} a + \epsilon}
+
+    Source: GDPO paper, Eq. 4-7; TRL ``multi_objective_aggregation="normalize_then_sum"``. The batch statistics run
+    over the scorable rollouts of groups that have >= 2 of them. (TRL also lets the rows of a group with a single
+    scorable rollout into the batch statistics, with value 0, and then whitens them to a nonzero advantage; mowsim
+    gives such a group 0, as every other scheme does.)
+    """
+    mask = _scorable_mask(rewards)
+    combined, _ = ac(rewards, weights, ddof, eps)
+    return batch_whiten(combined, mask, ddof, eps), _fixed_weights(weights, rewards.shape[0])
+
+
+def dvao(rewards: np.ndarray, weights: np.ndarray, ddof: int = 0, eps: float = 0.0):
+    r"""DVAO: per-objective z-scores combined with variance-adaptive weights.
+
+    .. math:: \tilde w_{bk} = \frac{w_k \sigma_{bk}}{\sum_l w_l \sigma_{bl}}, \qquad
+              A_{bj} = \sum_k \tilde w_{bk} \frac{r_{bjk} - \mu_{bk}}{\sigma_{bk} + \epsilon}
+
+    With ``eps = 0`` this is ``sum_k w_k (r_k - mu_k) / sum_l w_l sigma_l``: RC's numerator over a denominator that
+    is never smaller than RC's (triangle inequality), hence ``|A_DVAO| <= |A_RC|`` (Prop. 2).
+    Source: DVAO paper (Liu et al., 2026, "Dynamic Variance-adaptive Advantage Optimization"). With K = 1 it is the
+    GRPO z-score. A group whose objectives are all constant has advantage 0 and reports the fixed weights.
+    """
+    mask = _scorable_mask(rewards)
+    _, std, _, zscores = objective_stats(rewards, ddof, eps)
+    spread = weights * std
+    total = spread.sum(axis=1, keepdims=True)
+    fixed = _fixed_weights(weights, rewards.shape[0])
+    adaptive = np.where(total > 0, spread / np.where(total > 0, total, 1.0), fixed)
+    combined = _weighted_sum(zscores, adaptive[:, None, :])
+    return np.where(mask & (total > 0), combined, 0.0), adaptive
+
+
+def saw_cv_weights(rewards: np.ndarray, ddof: int, reward_min: np.ndarray | None, delta: float) -> np.ndarray:
+    r"""SAW's stage-aware weights from the batch coefficient of variation.
+
+    .. math:: \tilde r_k = r_k - r^{\min}_k + \delta, \qquad
+              CV_k = \frac{\operatorname{std}_{\text{batch}} \tilde r_k}{|\operatorname{mean}_{\text{batch}} \tilde r_k| + \delta},
+              \qquad w'_k = \frac{CV_k}{\sum_l CV_l}
+
+    Falls back to equal weights ``1/K`` when ``sum_l CV_l <= delta`` (every objective is constant over the batch).
+    ``reward_min=None`` uses each objective's batch minimum. Source: SAW (Stage-Aware Dynamic Weighting,
+    2026), ``compute_advantage`` in github.com/Zhaolutuan/SAW, whose official code uses ``ddof=1`` and
+    ``delta=1e-8``.
+    """
+    n_objectives = rewards.shape[2]
+    flat = rewards.reshape(-1, n_objectives)
+    mean, std = moments(flat, axis=0, ddof=ddof)
+    if reward_min is None:
+        any_valid = ~np.all(np.isnan(flat), axis=0)
+        reward_min = np.where(any_valid, np.nanmin(np.where(any_valid, flat, 0.0), axis=0), 0.0)
+    shifted_mean = mean - reward_min + delta
+    cv = std / (np.abs(shifted_mean) + delta)
+    total = cv.sum()
+    if total <= delta:
+        return np.full(n_objectives, 1.0 / n_objectives)
+    return cv / total
+
+
+def _saw_effective(cv_weights: np.ndarray, weights: np.ndarray, n_groups: int) -> np.ndarray:
+    product = cv_weights * weights
+    if product.sum() <= 0:  # every weighted objective has CV 0: report the fixed weights
+        product = weights
+    return _fixed_weights(product, n_groups)
+
+
+def saw_grpo(rewards, weights, ddof=0, eps=0.0, reward_min=None, delta=1e-8):
+    r"""SAW-GRPO (reward level): RC on the CV-reweighted sum ``s = sum_k w'_k w_k r_k``.
+
+    Source: SAW (2026), estimator ``grpo-h``. See :func:`saw_cv_weights` for ``w'``.
+    """
+    cv_weights = saw_cv_weights(rewards, ddof, reward_min, delta)
+    advantages, _ = rc(rewards, cv_weights * weights, ddof, eps)
+    return advantages, _saw_effective(cv_weights, weights, rewards.shape[0])
+
+
+def saw_gdpo(rewards, weights, ddof=0, eps=0.0, reward_min=None, delta=1e-8):
+    r"""SAW-GDPO (advantage level): GDPO with weights ``K w'_k w_k``.
+
+    The factor ``K`` keeps the scale of equal-weight GDPO before the batch z-score. Source: SAW (2026), estimator
+    ``gdpo-h``. See :func:`saw_cv_weights` for ``w'``.
+    """
+    n_objectives = rewards.shape[2]
+    cv_weights = saw_cv_weights(rewards, ddof, reward_min, delta)
+    advantages, _ = gdpo(rewards, n_objectives * cv_weights * weights, ddof, eps)
+    return advantages, _saw_effective(cv_weights, weights, rewards.shape[0])

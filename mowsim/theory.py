@@ -1,0 +1,1 @@
+"""The DVAO paper's propositions as functions (filled in below)."""
