@@ -1,0 +1,330 @@
+"""Multi-objective bandits: :class:`Bandit` (one context) and :class:`ContextualBandit` (P prompts).
+
+Both share one compiled loop. A bandit is a contextual bandit with one prompt and the constant feature 1; a tabular
+contextual policy is a linear-softmax policy over one-hot prompt features. The policy is
+``pi(a | p) = softmax(phi_p @ theta)[a]`` with ``theta`` of shape (n_features, n_arms), started at 0 (uniform).
+
+Arm means. Each objective k of each arm gets a latent quality ``z[a, k]``: ``z[a, 0] ~ N(0, 1)`` and
+``z[a, k] = rho z[a, 0] + sqrt(1 - rho^2) e[a, k]`` for k >= 1, so objective 0 (the "accuracy" objective) correlates
+with every other objective at ``rho = correlation`` across arms (aligned for rho > 0, conflicting for rho < 0; the
+auxiliary objectives correlate with each other at rho^2, which keeps the matrix valid for every rho in [-1, 1]).
+The clean mean is ``mu = sigmoid(arm_spread * z)``. ``saturation = s`` pushes the last true objective toward its
+ceiling, ``mu <- 1 - (1 - mu)^(1 + s)``: the larger s, the sooner it is learned and its variance collapses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+from numba import njit, prange
+
+from mowsim import _rng, validation
+from mowsim.envs import _loop
+from mowsim.envs._reward import RewardKnobs, condition_batch, observe
+
+__all__ = ["Bandit", "ContextualBandit"]
+
+
+def _check_int(value, name, low, high=None):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (high and value > high):
+        rng = f"[{low}, {high}]" if high else f">= {low}"
+        raise ValueError(f"{name} must be an int {rng}; got {value!r}.")
+
+
+def _latent_means(rng, n_arms, n_objectives, correlation, arm_spread):
+    base = rng.standard_normal(n_arms)
+    latent = np.empty((n_arms, n_objectives))
+    latent[:, 0] = base
+    for k in range(1, n_objectives):
+        latent[:, k] = correlation * base + np.sqrt(1.0 - correlation**2) * rng.standard_normal(n_arms)
+    return latent * arm_spread
+
+
+def _saturate(means, saturation):
+    if saturation > 0:
+        means[..., -1] = 1.0 - (1.0 - means[..., -1]) ** (1.0 + saturation)
+    return means
+
+
+@dataclasses.dataclass(frozen=True)
+class _BanditFamily(RewardKnobs):
+    n_arms: int = 16
+    n_objectives: int = 2
+    """True objectives K (spurious ones come on top, see ``n_spurious``)."""
+    correlation: float = 0.0
+    """Across-arm correlation of objective 0 with each other objective, in [-1, 1]."""
+    arm_spread: float = 2.0
+    """Std of the latent arm quality on the logit scale: larger means more distinct arms."""
+    saturation: float = 0.0
+    """>= 0: how early the last true objective reaches its ceiling (0: not at all)."""
+    instance_seed: int = 0
+    """Seed of the arm means (the environment instance), kept apart from the training seed."""
+
+    @property
+    def n_true_objectives(self) -> int:
+        return self.n_objectives
+
+    def _check_family(self):
+        _check_int(self.n_arms, "n_arms", 2)
+        _check_int(self.n_objectives, "n_objectives", 1, 32)
+        validation.check_scalar(self.correlation, "correlation", low=-1.0, high=1.0)
+        validation.check_scalar(self.arm_spread, "arm_spread", low=0.0)
+        validation.check_scalar(self.saturation, "saturation", low=0.0)
+        _check_int(self.instance_seed, "instance_seed", 0)
+        self._check_reward_knobs()
+
+    def _loop_family(self):
+        import sys
+
+        return sys.modules[__name__]
+
+    def _loop_arrays(self):
+        return self._arrays
+
+    def _loop_static(self) -> tuple:
+        return ()
+
+    @functools.cached_property
+    def _arrays(self):
+        return self.arrays()
+
+    def initial_params(self) -> np.ndarray:
+        """The uniform policy: zeros of shape (n_features, n_arms)."""
+        features, _ = self._arrays
+        return np.zeros((features.shape[1], self.n_arms))
+
+    def expected_rewards(self, theta) -> np.ndarray:
+        """Exact clean expected reward of each true objective under ``theta`` (n_features, n_arms); shape (K_true,)."""
+        features, means = self._arrays
+        logits = features @ theta
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        return np.einsum("pa,pak->k", probs, means) / features.shape[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class Bandit(_BanditFamily):
+    """A K-objective, N-armed bandit with a softmax policy over arm logits.
+
+    Parameters are the fields; every field has a default. See the module docstring for how arm means are drawn and
+    :class:`mowsim.envs.RewardKnobs` for the reward knobs (noise, flips, spurious objectives, scales, conditioning).
+
+    >>> Bandit(n_arms=64, n_objectives=4, correlation=-0.5).arrays()[1].shape
+    (1, 64, 4)
+    """
+
+    def __post_init__(self):
+        self._check_family()
+
+    def arrays(self):
+        """(features (1, 1), means (1, n_arms, K_true)) for the compiled loop."""
+        rng = np.random.default_rng(self.instance_seed)
+        latent = _latent_means(rng, self.n_arms, self.n_objectives, self.correlation, self.arm_spread)
+        means = _saturate(1.0 / (1.0 + np.exp(-latent)), self.saturation)
+        return np.ones((1, 1)), np.ascontiguousarray(means[None])
+
+
+@dataclasses.dataclass(frozen=True)
+class ContextualBandit(_BanditFamily):
+    """P prompts with their own arm means, some saturated, under a tabular or linear-softmax policy.
+
+    Each step samples ``n_groups`` prompts uniformly with replacement. Prompt difficulty shifts every arm's logit by
+    ``difficulty[p, k] ~ N(0, difficulty_spread)``; with probability ``solved_share`` a (prompt, objective) pair is
+    *solved*: every arm has mean 1 there, so a binary reward has zero variance in that group. This is the mix of
+    informative and saturated groups that GDPO's batch normalization and SAW's batch CV react to.
+    """
+
+    n_prompts: int = 32
+    n_arms: int = 8
+    difficulty_spread: float = 1.0
+    solved_share: float = 0.25
+    policy: str = "tabular"
+    """"tabular" (logits per prompt) or "linear" (logits = phi_p @ theta over random prompt features)."""
+    n_features: int = 8
+    """Feature dimension of the linear policy (ignored by the tabular one)."""
+
+    def __post_init__(self):
+        self._check_family()
+        _check_int(self.n_prompts, "n_prompts", 1)
+        _check_int(self.n_features, "n_features", 1)
+        validation.check_scalar(self.difficulty_spread, "difficulty_spread", low=0.0)
+        validation.check_scalar(self.solved_share, "solved_share", low=0.0, high=1.0)
+        if self.policy not in ("tabular", "linear"):
+            raise ValueError(f"policy must be 'tabular' or 'linear'; got {self.policy!r}.")
+
+    def arrays(self):
+        """(features (P, d), means (P, n_arms, K_true)) for the compiled loop."""
+        rng = np.random.default_rng(self.instance_seed)
+        n_p, n_a, n_k = self.n_prompts, self.n_arms, self.n_objectives
+        latent = np.stack([_latent_means(rng, n_a, n_k, self.correlation, self.arm_spread) for _ in range(n_p)])
+        latent += rng.normal(0.0, self.difficulty_spread, size=(n_p, 1, n_k))
+        means = 1.0 / (1.0 + np.exp(-latent))
+        solved = rng.random((n_p, n_k)) < self.solved_share
+        means = np.where(solved[:, None, :], 1.0, means)
+        means = _saturate(means, self.saturation)
+        if self.policy == "tabular":
+            features = np.eye(n_p)
+        else:
+            features = rng.standard_normal((n_p, self.n_features)) / np.sqrt(self.n_features)
+        return np.ascontiguousarray(features), np.ascontiguousarray(means)
+
+
+@njit(cache=True)
+def _policy(features, theta, probs, cdf):
+    """Fill probs and cdf (P, N) from the linear-softmax policy; return the mean entropy over prompts."""
+    n_prompts, n_features = features.shape
+    n_arms = theta.shape[1]
+    logits = np.empty(n_arms)
+    entropy = 0.0
+    for p in range(n_prompts):
+        for a in range(n_arms):
+            total = 0.0
+            for f in range(n_features):
+                total += features[p, f] * theta[f, a]
+            logits[a] = total
+        entropy += _loop.softmax_row(logits, probs[p])
+        running = 0.0
+        for a in range(n_arms):
+            running += probs[p, a]
+            cdf[p, a] = running
+    return entropy / n_prompts
+
+
+@njit(cache=True, inline="always")
+def _search(cdf_row, u):
+    lo = 0
+    hi = cdf_row.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if u < cdf_row[mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@njit(cache=True)
+def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
+               scale, offset, binary, condition, scheme_id, weights, ddof, eps, delta, steps, n_groups, group_size,
+               lr, theta, step_out, objective_out):
+    """One training run of the bandit family; ``theta`` is updated in place, histories go to the ``*_out`` arrays.
+
+    step_out: (steps + 1, len(STEP_COLUMNS)); objective_out: (steps + 1, K, len(OBJECTIVE_COLUMNS)).
+    The update is plain policy-gradient ascent, ``theta += lr * g`` with
+    ``g = 1/(B G) sum_{b,j} A_bj grad log pi(a_bj | p_b)`` (the GRPO surrogate with ratio 1).
+    """
+    n_prompts, n_features = features.shape
+    n_arms = theta.shape[1]
+    n_true = means.shape[2]
+    n_objectives = n_true + n_spurious
+    n_channels = 1 + n_objectives
+    probs = np.empty((n_prompts, n_arms))
+    cdf = np.empty((n_prompts, n_arms))
+    rewards = np.empty((n_groups, group_size, n_objectives))
+    arms = np.empty((n_groups, group_size), dtype=np.int64)
+    prompts = np.empty(n_groups, dtype=np.int64)
+    advantages = np.empty((n_groups, group_size))
+    effective = np.empty((n_groups, n_objectives))
+    zscores = np.empty((n_groups, group_size, n_objectives))
+    grads = np.empty((n_channels, n_features * n_arms))
+    coef = np.empty((n_prompts, n_channels, n_arms))
+    channel_sum = np.empty((n_prompts, n_channels))
+    clean = np.empty(n_true)
+    noise_buf = np.empty(n_true)
+    inv_batch = 1.0 / (n_groups * group_size)
+    for t in range(steps + 1):
+        entropy = _policy(features, theta, probs, cdf)
+        step_out[t, _loop.ENTROPY] = entropy
+        for k in range(n_objectives):
+            total = 0.0
+            if k < n_true:
+                for p in range(n_prompts):
+                    for a in range(n_arms):
+                        total += probs[p, a] * means[p, a, k]
+            objective_out[t, k, _loop.EXPECTED] = total / n_prompts
+        if t == steps:
+            for c in range(step_out.shape[1]):
+                if c != _loop.ENTROPY:
+                    step_out[t, c] = np.nan
+            for k in range(n_objectives):
+                objective_out[t, k, _loop.EFFECTIVE] = np.nan
+                objective_out[t, k, _loop.ZERO_SHARE] = np.nan
+            break
+        for b in range(n_groups):
+            p = 0
+            if n_prompts > 1:
+                p = int(_rng.uniform(state) * n_prompts)
+            prompts[b] = p
+            for j in range(group_size):
+                a = _search(cdf[p], _rng.uniform(state))
+                arms[b, j] = a
+                for k in range(n_true):
+                    mu = means[p, a, k]
+                    if binary:
+                        clean[k] = 1.0 if _rng.uniform(state) < mu else 0.0
+                    else:
+                        clean[k] = mu
+                observe(state, clean, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
+                        scale, offset, binary, noise_buf, rewards[b, j])
+        condition_batch(rewards, condition)
+        _loop.apply_scheme(scheme_id, rewards, weights, ddof, eps, delta, advantages, effective)
+        _loop.batch_diagnostics(rewards, advantages, effective, ddof, eps, zscores, step_out[t], objective_out[t])
+        # grad log pi(a | p) = phi_p (e_a - pi_p): sum the advantages per (prompt, channel, arm) first, then
+        # expand once per prompt, so the cost is O(B G K + P N d K) rather than O(B N d K).
+        coef[:] = 0.0
+        channel_sum[:] = 0.0
+        for b in range(n_groups):
+            p = prompts[b]
+            for j in range(group_size):
+                a = arms[b, j]
+                coef[p, 0, a] += advantages[b, j]
+                channel_sum[p, 0] += advantages[b, j]
+                for k in range(n_objectives):
+                    coef[p, 1 + k, a] += zscores[b, j, k]
+                    channel_sum[p, 1 + k] += zscores[b, j, k]
+        grads[:] = 0.0
+        for p in range(n_prompts):
+            for c in range(n_channels):
+                for a in range(n_arms):
+                    g = (coef[p, c, a] - channel_sum[p, c] * probs[p, a]) * inv_batch
+                    if g != 0.0:
+                        for f in range(n_features):
+                            grads[c, f * n_arms + a] += features[p, f] * g
+        _loop.gradient_geometry(grads, step_out[t])
+        for f in range(n_features):
+            for a in range(n_arms):
+                theta[f, a] += lr * grads[0, f * n_arms + a]
+
+
+@njit(cache=True)
+def _run_one(r, states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
+             scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps, n_groups, group_size,
+             lr, thetas, step_out, objective_out):
+    run_bandit(states[r], features[r], means[r], flip_prob[r], noise_sd[r], noise_factor[r], noise_df[r],
+               n_spurious, spurious_sd[r], scale[r], offset[r], binary[r], condition[r], scheme_ids[r], weights[r],
+               ddof, eps[r], delta[r], steps, n_groups, group_size, lr[r], thetas[r], step_out[r],
+               objective_out[r])
+
+
+@njit(cache=True)
+def run_many_serial(states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
+                    scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps, n_groups,
+                    group_size, lr, thetas, step_out, objective_out):
+    """Independent runs one after another (the serial twin of :func:`run_many_parallel`)."""
+    for r in range(states.shape[0]):
+        _run_one(r, states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
+                 scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps, n_groups,
+                 group_size, lr, thetas, step_out, objective_out)
+
+
+@njit(cache=True, parallel=True)
+def run_many_parallel(states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
+                      scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps, n_groups,
+                      group_size, lr, thetas, step_out, objective_out):
+    """Independent runs with ``prange``; each run owns its RNG state, so results equal the serial twin's."""
+    for r in prange(states.shape[0]):
+        _run_one(r, states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
+                 scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps, n_groups,
+                 group_size, lr, thetas, step_out, objective_out)

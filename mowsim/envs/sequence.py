@@ -1,0 +1,368 @@
+"""A miniature language model: an autoregressive token policy whose rewards mirror the papers' math setting.
+
+Vocabulary: ``EOS = 0``, ``OPEN = 1``, ``CLOSE = 2``, ``n_answers`` answer tokens, then ``n_filler`` filler
+tokens. A response is the tokens before EOS (at most ``max_len``; a response that reaches ``max_len`` without EOS is
+truncated). The policy is ``pi(x_t | prompt, x_{t-1}) = softmax(theta[prompt, x_{t-1}])``, with ``x_0 = BOS``: a
+tabular bigram LM per prompt, small enough that every expectation is exact by dynamic programming over the state
+(previous token, opened, last content token correct).
+
+Objectives (any subset, in any order, via ``objectives``):
+
+* ``accuracy``: the last content token (answer or filler) is the prompt's answer;
+* ``length``: 1 if the response has at most ``length_limit`` tokens, or with ``length_reward="linear"`` the
+  continuous penalty ``max(0, 1 - (n - L) / (max_len - L))`` above the limit;
+* ``format``: the response opens with OPEN and ends with CLOSE (not truncated).
+
+The loss is the token-level GRPO surrogate, length-normalized per response (DAPO/GRPO's ``1/|o|`` sum), maximized
+by gradient ascent: ``J = 1/(B G) sum_j 1/|o_j| sum_t min(rho_t A_j, clip(rho_t, 1-e, 1+e) A_j)``. With
+``ppo_epochs = 1`` the ratio is 1 and clipping is inactive (on-policy); ``ppo_epochs > 1`` reuses each batch for more
+clipped updates, as PPO does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import sys
+
+import numpy as np
+from numba import njit, prange
+
+from mowsim import _rng, validation
+from mowsim.envs import _loop
+from mowsim.envs._reward import RewardKnobs, condition_batch, observe
+from mowsim.envs.bandit import _check_int
+
+__all__ = ["SequenceTask"]
+
+EOS, OPEN, CLOSE, FIRST_CONTENT = 0, 1, 2, 3
+OBJECTIVES = ("accuracy", "length", "format")
+_ACCURACY, _LENGTH, _FORMAT = 0, 1, 2
+
+
+@dataclasses.dataclass(frozen=True)
+class SequenceTask(RewardKnobs):
+    """A toy LM task with accuracy, length and format rewards. See the module docstring.
+
+    >>> SequenceTask(max_len=10, length_limit=5).n_true_objectives
+    3
+    """
+
+    n_prompts: int = 8
+    n_answers: int = 4
+    n_filler: int = 2
+    max_len: int = 8
+    length_limit: int = 4
+    length_reward: str = "binary"
+    """"binary" (1 iff at most ``length_limit`` tokens) or "linear" (continuous penalty above it)."""
+    objectives: tuple = OBJECTIVES
+    eos_bias: float = 0.0
+    """Initial logit of EOS after any token: negative values make the initial responses long."""
+    saturation: float = 0.0
+    """Initial logit bonus for OPEN first and EOS after CLOSE: the larger, the sooner format saturates."""
+    ppo_epochs: int = 1
+    clip_eps: float = 0.2
+    instance_seed: int = 0
+
+    def __post_init__(self):
+        _check_int(self.n_prompts, "n_prompts", 1)
+        _check_int(self.n_answers, "n_answers", 1)
+        _check_int(self.n_filler, "n_filler", 0)
+        _check_int(self.max_len, "max_len", 1, 64)
+        _check_int(self.length_limit, "length_limit", 0)
+        if self.length_limit > self.max_len:
+            raise ValueError(f"length_limit ({self.length_limit}) must be <= max_len ({self.max_len}).")
+        if self.length_reward not in ("binary", "linear"):
+            raise ValueError(f"length_reward must be 'binary' or 'linear'; got {self.length_reward!r}.")
+        objectives = tuple(self.objectives)
+        if not objectives or len(set(objectives)) != len(objectives) or any(o not in OBJECTIVES for o in objectives):
+            raise ValueError(
+                f"objectives must be distinct names from {OBJECTIVES}; got {self.objectives!r}."
+            )
+        validation.check_scalar(self.eos_bias, "eos_bias")
+        validation.check_scalar(self.saturation, "saturation", low=0.0)
+        _check_int(self.ppo_epochs, "ppo_epochs", 1)
+        validation.check_scalar(self.clip_eps, "clip_eps", low=0.0, low_inclusive=False)
+        _check_int(self.instance_seed, "instance_seed", 0)
+        self._check_reward_knobs()
+
+    @property
+    def n_true_objectives(self) -> int:
+        return len(self.objectives)
+
+    @property
+    def objective_names(self) -> tuple[str, ...]:
+        return tuple(self.objectives) + tuple(f"spurious_{k}" for k in range(self.n_spurious))
+
+    @property
+    def vocab_size(self) -> int:
+        return FIRST_CONTENT + self.n_answers + self.n_filler
+
+    @functools.cached_property
+    def _arrays(self):
+        rng = np.random.default_rng(self.instance_seed)
+        answers = rng.integers(0, self.n_answers, size=self.n_prompts) + FIRST_CONTENT
+        selected = np.array([OBJECTIVES.index(o) for o in self.objectives], dtype=np.int64)
+        return answers.astype(np.int64), selected
+
+    def _loop_family(self):
+        return sys.modules[__name__]
+
+    def _loop_arrays(self):
+        return self._arrays
+
+    def _loop_static(self) -> tuple:
+        return (self.max_len, self.length_limit, self.length_reward == "linear", self.ppo_epochs,
+                float(self.clip_eps))
+
+    def initial_params(self) -> np.ndarray:
+        """Logits of shape (n_prompts, vocab_size + 1, vocab_size); row ``vocab_size`` is BOS."""
+        vocab = self.vocab_size
+        theta = np.zeros((self.n_prompts, vocab + 1, vocab))
+        theta[:, :vocab, EOS] = self.eos_bias
+        theta[:, vocab, EOS] = 0.0
+        theta[:, vocab, OPEN] += self.saturation
+        theta[:, CLOSE, EOS] += self.saturation
+        return theta
+
+    def expected_rewards(self, theta) -> np.ndarray:
+        """Exact clean expected reward of each true objective under ``theta``; shape (K_true,)."""
+        answers, selected = self._arrays
+        probs = np.empty_like(theta)
+        _policy_table(theta, probs)
+        out = np.zeros(3)
+        _exact(probs, answers, self.max_len, self.length_limit, self.length_reward == "linear", out)
+        return out[selected]
+
+
+@njit(cache=True)
+def _policy_table(theta, probs):
+    """probs[p, prev] = softmax(theta[p, prev]); returns nothing."""
+    for p in range(theta.shape[0]):
+        for prev in range(theta.shape[1]):
+            _loop.softmax_row(theta[p, prev], probs[p, prev])
+
+
+@njit(cache=True, inline="always")
+def _length_value(n, max_len, length_limit, linear):
+    if n <= length_limit:
+        return 1.0
+    if not linear or max_len == length_limit:
+        return 0.0
+    return max(0.0, 1.0 - (n - length_limit) / (max_len - length_limit))
+
+
+@njit(cache=True)
+def _exact(probs, answers, max_len, length_limit, linear, out):
+    """Exact expected (accuracy, length, format) averaged over prompts into out[:3]; returns the mean sequence
+    entropy (the chain-rule entropy of the response distribution)."""
+    n_prompts, n_prev, vocab = probs.shape
+    bos = vocab
+    mass = np.zeros((n_prev, 2, 2))
+    nxt = np.zeros((n_prev, 2, 2))
+    out[:] = 0.0
+    entropy = 0.0
+    for p in range(n_prompts):
+        answer = answers[p]
+        mass[:] = 0.0
+        mass[bos, 0, 0] = 1.0
+        for t in range(max_len + 1):
+            nxt[:] = 0.0
+            for prev in range(n_prev):
+                for opened in range(2):
+                    for correct in range(2):
+                        m = mass[prev, opened, correct]
+                        if m == 0.0:
+                            continue
+                        if t == max_len:  # truncated: no format, length max_len
+                            out[_ACCURACY] += m * correct
+                            out[_LENGTH] += m * _length_value(max_len, max_len, length_limit, linear)
+                            continue
+                        row = probs[p, prev]
+                        for v in range(vocab):
+                            if row[v] > 0.0:
+                                entropy -= m * row[v] * np.log(row[v])
+                        stop = m * row[EOS]
+                        out[_ACCURACY] += stop * correct
+                        out[_LENGTH] += stop * _length_value(t, max_len, length_limit, linear)
+                        if opened == 1 and prev == CLOSE:
+                            out[_FORMAT] += stop
+                        for v in range(1, vocab):
+                            new_opened = (1 if v == OPEN else 0) if t == 0 else opened
+                            new_correct = correct
+                            if v >= FIRST_CONTENT:
+                                new_correct = 1 if v == answer else 0
+                            nxt[v, new_opened, new_correct] += m * row[v]
+            mass[:] = nxt
+    out[:] /= n_prompts
+    return entropy / n_prompts
+
+
+@njit(cache=True)
+def _accumulate(theta_shape_prev, probs, prompts, tokens, n_tokens, values, scale_out, grads, channel, ratio_ref,
+                clip_eps):
+    """Add the token-level surrogate gradient of one advantage channel to grads[channel] (flattened theta).
+
+    ``values`` (B, G) are the advantages; each response's tokens are weighted by ``A / |o|``. With ``ratio_ref``
+    (old per-token probabilities, same shape as ``tokens``) the PPO ratio and clipping apply; pass an empty array
+    for the on-policy gradient (ratio 1).
+    """
+    n_groups, group_size = values.shape
+    vocab = probs.shape[2]
+    use_ratio = ratio_ref.shape[0] > 0
+    for b in range(n_groups):
+        p = prompts[b]
+        for j in range(group_size):
+            count = n_tokens[b, j]
+            a = values[b, j]
+            if count == 0 or a == 0.0:
+                continue
+            weight = a / count * scale_out
+            prev = theta_shape_prev - 1  # BOS
+            for t in range(count):
+                x = tokens[b, j, t]
+                row = probs[p, prev]
+                factor = weight
+                if use_ratio:
+                    ratio = row[x] / ratio_ref[b, j, t]
+                    if (a > 0.0 and ratio > 1.0 + clip_eps) or (a < 0.0 and ratio < 1.0 - clip_eps):
+                        prev = x
+                        continue
+                    factor = weight * ratio
+                base = (p * theta_shape_prev + prev) * vocab
+                for v in range(vocab):
+                    grads[channel, base + v] -= factor * row[v]
+                grads[channel, base + x] += factor
+                prev = x
+
+
+@njit(cache=True)
+def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
+                 scale, offset, binary, condition, scheme_id, weights, ddof, eps, delta, steps, n_groups, group_size,
+                 lr, max_len, length_limit, linear, ppo_epochs, clip_eps, theta, step_out, objective_out):
+    """One training run of :class:`SequenceTask`; ``theta`` (P, V + 1, V) is updated in place."""
+    n_prompts, n_prev, vocab = theta.shape
+    n_true = selected.shape[0]
+    n_objectives = n_true + n_spurious
+    n_channels = 1 + n_objectives
+    n_params = theta.size
+    probs = np.empty(theta.shape)
+    exact = np.zeros(3)
+    rewards = np.empty((n_groups, group_size, n_objectives))
+    tokens = np.zeros((n_groups, group_size, max_len + 1), dtype=np.int64)
+    old_probs = np.empty((n_groups, group_size, max_len + 1))
+    n_tokens = np.empty((n_groups, group_size), dtype=np.int64)
+    prompts = np.empty(n_groups, dtype=np.int64)
+    advantages = np.empty((n_groups, group_size))
+    effective = np.empty((n_groups, n_objectives))
+    zscores = np.empty((n_groups, group_size, n_objectives))
+    grads = np.empty((n_channels, n_params))
+    clean_all = np.empty(3)
+    clean = np.empty(n_true)
+    noise_buf = np.empty(n_true)
+    no_ratio = np.empty((0, 0, 0))
+    theta_flat = theta.reshape(n_params)
+    inv_batch = 1.0 / (n_groups * group_size)
+    for t in range(steps + 1):
+        _policy_table(theta, probs)
+        step_out[t, _loop.ENTROPY] = _exact(probs, answers, max_len, length_limit, linear, exact)
+        for k in range(n_objectives):
+            objective_out[t, k, _loop.EXPECTED] = exact[selected[k]] if k < n_true else 0.0
+        if t == steps:
+            for c in range(step_out.shape[1]):
+                if c != _loop.ENTROPY:
+                    step_out[t, c] = np.nan
+            for k in range(n_objectives):
+                objective_out[t, k, _loop.EFFECTIVE] = np.nan
+                objective_out[t, k, _loop.ZERO_SHARE] = np.nan
+            break
+        for b in range(n_groups):
+            p = int(_rng.uniform(state) * n_prompts) if n_prompts > 1 else 0
+            prompts[b] = p
+            answer = answers[p]
+            for j in range(group_size):
+                prev = vocab  # BOS
+                opened = False
+                correct = 0.0
+                length = max_len
+                stopped = False
+                count = 0
+                for pos in range(max_len + 1):
+                    if pos == max_len:
+                        break
+                    row = probs[p, prev]
+                    x = _loop.sample_categorical(_rng.uniform(state), row)
+                    tokens[b, j, pos] = x
+                    old_probs[b, j, pos] = row[x]
+                    count += 1
+                    if x == EOS:
+                        length = pos
+                        stopped = True
+                        break
+                    if pos == 0:
+                        opened = x == OPEN
+                    if x >= FIRST_CONTENT:
+                        correct = 1.0 if x == answer else 0.0
+                    prev = x
+                n_tokens[b, j] = count
+                clean_all[_ACCURACY] = correct
+                clean_all[_LENGTH] = _length_value(length, max_len, length_limit, linear)
+                clean_all[_FORMAT] = 1.0 if (stopped and opened and prev == CLOSE) else 0.0
+                for k in range(n_true):
+                    clean[k] = clean_all[selected[k]]
+                observe(state, clean, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
+                        scale, offset, binary, noise_buf, rewards[b, j])
+        condition_batch(rewards, condition)
+        _loop.apply_scheme(scheme_id, rewards, weights, ddof, eps, delta, advantages, effective)
+        _loop.batch_diagnostics(rewards, advantages, effective, ddof, eps, zscores, step_out[t], objective_out[t])
+        grads[:] = 0.0
+        _accumulate(n_prev, probs, prompts, tokens, n_tokens, advantages, inv_batch, grads, 0, no_ratio, clip_eps)
+        for k in range(n_objectives):
+            _accumulate(n_prev, probs, prompts, tokens, n_tokens, zscores[:, :, k], inv_batch, grads, 1 + k,
+                        no_ratio, clip_eps)
+        _loop.gradient_geometry(grads, step_out[t])
+        for i in range(n_params):
+            theta_flat[i] += lr * grads[0, i]
+        for _ in range(1, ppo_epochs):
+            _policy_table(theta, probs)
+            grads[0, :] = 0.0
+            _accumulate(n_prev, probs, prompts, tokens, n_tokens, advantages, inv_batch, grads, 0, old_probs,
+                        clip_eps)
+            for i in range(n_params):
+                theta_flat[i] += lr * grads[0, i]
+
+
+@njit(cache=True)
+def _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
+             scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps, n_groups, group_size,
+             lr, max_len, length_limit, linear, ppo_epochs, clip_eps, thetas, step_out, objective_out):
+    run_sequence(states[r], answers[r], selected[r], flip_prob[r], noise_sd[r], noise_factor[r], noise_df[r],
+                 n_spurious, spurious_sd[r], scale[r], offset[r], binary[r], condition[r], scheme_ids[r],
+                 weights[r], ddof, eps[r], delta[r], steps, n_groups, group_size, lr[r], max_len, length_limit,
+                 linear, ppo_epochs, clip_eps, thetas[r], step_out[r], objective_out[r])
+
+
+@njit(cache=True)
+def run_many_serial(states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
+                    scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps, n_groups,
+                    group_size, lr, max_len, length_limit, linear, ppo_epochs, clip_eps, thetas, step_out,
+                    objective_out):
+    """Independent runs one after another (the serial twin of :func:`run_many_parallel`)."""
+    for r in range(states.shape[0]):
+        _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
+                 spurious_sd, scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps,
+                 n_groups, group_size, lr, max_len, length_limit, linear, ppo_epochs, clip_eps, thetas, step_out,
+                 objective_out)
+
+
+@njit(cache=True, parallel=True)
+def run_many_parallel(states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
+                      spurious_sd, scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps,
+                      n_groups, group_size, lr, max_len, length_limit, linear, ppo_epochs, clip_eps, thetas,
+                      step_out, objective_out):
+    """Independent runs with ``prange``; each run owns its RNG state, so results equal the serial twin's."""
+    for r in prange(states.shape[0]):
+        _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
+                 spurious_sd, scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps,
+                 n_groups, group_size, lr, max_len, length_limit, linear, ppo_epochs, clip_eps, thetas, step_out,
+                 objective_out)
