@@ -2,34 +2,33 @@
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP_BASE := $(VENV)/.installed-base
-STAMP_DEV  := $(VENV)/.installed-dev
-OUT ?= results
+OUT    ?= results
 
-.PHONY: demo test bench bounds clean
+.PHONY: demo test bench bounds lab clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP_BASE): pyproject.toml | $(BIN)/python
+# One stamp per extra set, so `make demo` after `make test` still installs what the demo needs.
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[notebooks]"
 	touch $@
 
-$(STAMP_DEV): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,notebooks]"
-	touch $@ $(STAMP_BASE)
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
 
-demo: $(STAMP_BASE)
+demo: $(VENV)/.installed-demo
 	$(BIN)/mowsim reproduce --out $(OUT)
 
-test: $(STAMP_DEV)
+test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP_DEV)
-	$(BIN)/mowsim bench schemes
+bench: $(VENV)/.installed-dev
+	$(BIN)/mowsim bench schemes --out $(OUT)/bench
+	$(BIN)/mowsim bench train --out $(OUT)/bench
 
-bounds: $(STAMP_BASE)
+bounds: $(VENV)/.installed-demo
 	$(BIN)/mowsim bounds --out $(OUT)
 
 clean:

@@ -1,7 +1,7 @@
 """The ``mowsim`` command line: one subcommand per workflow.
 
 Each subcommand lives in its own module, which exposes ``add_arguments(parser)`` and ``run(args) -> int``; this
-file only wires them together, importing each module lazily so ``mowsim --help`` stays fast.
+file only wires them together, importing only the module of the subcommand being run.
 """
 
 from __future__ import annotations
@@ -13,20 +13,23 @@ import sys
 # subcommand -> (module, one-line help)
 SUBCOMMANDS = {
     "bounds": ("mowsim.bounds", "reproduce the DVAO propositions numerically: bounds.csv, a summary, a figure"),
+    "simulate": ("mowsim.simulate", "train schemes on a simulation environment; history.parquet and a summary"),
     "bench": ("mowsim.bench", "time the schemes: Numba kernels vs the NumPy reference vs PyTorch"),
     "reproduce": ("mowsim.reproduce", "the main job: everything `make demo` runs"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module is imported (all of them when None, e.g. for documentation)."""
     parser = argparse.ArgumentParser(prog="mowsim", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"mowsim {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
-        module = importlib.import_module(module_name)
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(sub_parser)
-        sub_parser.set_defaults(_module=module)
+        if command is None or command == name:
+            module = importlib.import_module(module_name)
+            module.add_arguments(sub_parser)
+            sub_parser.set_defaults(_module=module)
     return parser
 
 
@@ -37,7 +40,9 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((arg for arg in argv if arg in SUBCOMMANDS), None)
+    parser = build_parser(command if command is not None else "")
     args = parser.parse_args(argv)
     try:
         return int(args._module.run(args) or 0)
