@@ -20,6 +20,7 @@ import pandas as pd
 
 from mowsim import _rng, validation
 from mowsim.envs import _loop
+from mowsim.schemes import _stateful
 from mowsim.schemes import base as scheme_base
 
 __all__ = ["TrainResult", "train", "train_many", "HISTORY_COLUMNS"]
@@ -90,7 +91,7 @@ def _as_list(value) -> list:
 
 
 def train(env, scheme, *, steps: int = 200, group_size: int = 16, n_groups: int = 64, lr: float = 1.0,
-          seed: int = 0, weights=None, ddof: int = 0, eps: float = 0.0) -> TrainResult:
+          seed: int = 0, weights=None, ddof: int = 0, eps: float = 0.0, heldout_samples: int = 0) -> TrainResult:
     """Train the toy policy of ``env`` with ``scheme`` for ``steps`` updates.
 
     Parameters
@@ -111,14 +112,17 @@ def train(env, scheme, *, steps: int = 200, group_size: int = 16, n_groups: int 
         Objective weights over all K objectives (spurious included); None means equal.
     ddof, eps
         Passed to the scheme; see :func:`mowsim.advantages`.
+    heldout_samples : int
+        Held-out performance fed to schemes that need it (hv-guided): 0 uses the exact expected reward vector;
+        n > 0 estimates it from n held-out rollouts per prompt, as a real run must.
     """
     return train_many(env, scheme, seeds=[seed], steps=steps, group_size=group_size, n_groups=n_groups, lr=lr,
-                      weights=weights, ddof=ddof, eps=eps, parallel=False)
+                      weights=weights, ddof=ddof, eps=eps, heldout_samples=heldout_samples, parallel=False)
 
 
 def train_many(envs, schemes, *, seeds: int | Sequence[int] = 4, steps: int = 200, group_size: int = 16,
                n_groups: int = 64, lr: float | Sequence[float] = 1.0, weights=None, ddof: int = 0, eps: float = 0.0,
-               parallel: bool = True) -> TrainResult:
+               heldout_samples: int = 0, parallel: bool = True) -> TrainResult:
     """Train every (env, scheme, seed, lr) combination; runs sharing array shapes go through one compiled call.
 
     ``seeds`` is a count (seeds ``0..n-1``) or an explicit list. With ``parallel=True`` runs are spread over the
@@ -140,6 +144,17 @@ def train_many(envs, schemes, *, seeds: int | Sequence[int] = 4, steps: int = 20
     ddof = validation.check_ddof(ddof)
     eps = validation.check_eps(eps)
     lr_list = [validation.check_scalar(v, "lr", low=0.0) for v in _as_list(lr)]
+    if isinstance(heldout_samples, bool) or not isinstance(heldout_samples, numbers.Integral) or heldout_samples < 0:
+        raise ValueError(f"heldout_samples must be a non-negative int (0 = exact); got {heldout_samples!r}.")
+    for scheme in scheme_list:
+        if scheme.kernel_id == _stateful.HV_GUIDED:
+            for env in env_list:
+                if env.n_true_objectives > 3:
+                    raise ValueError(
+                        f"hv-guided in the compiled loop supports up to 3 true objectives (its Numba hypervolume); "
+                        f"{type(env).__name__} has {env.n_true_objectives}. Use the scheme object with moocore in "
+                        "your own loop for more."
+                    )
 
     runs = []
     for env, scheme, lr_value, seed in itertools.product(env_list, scheme_list, lr_list, seed_list):
@@ -150,7 +165,7 @@ def train_many(envs, schemes, *, seeds: int | Sequence[int] = 4, steps: int = 20
     objective_out = [None] * len(runs)
     params = [None] * len(runs)
     for indices in _batches(runs).values():
-        _execute([runs[i] for i in indices], indices, steps, n_groups, group_size, ddof, parallel,
+        _execute([runs[i] for i in indices], indices, steps, n_groups, group_size, ddof, heldout_samples, parallel,
                  step_out, objective_out, params)
     return TrainResult(history=_history(runs, step_out, objective_out), runs=_run_table(runs), final_params=params)
 
@@ -166,7 +181,8 @@ def _batches(runs) -> dict:
     return batches
 
 
-def _execute(runs, indices, steps, n_groups, group_size, ddof, parallel, step_out, objective_out, params):
+def _execute(runs, indices, steps, n_groups, group_size, ddof, heldout_samples, parallel, step_out, objective_out,
+             params):
     env0 = runs[0].env
     family = env0._loop_family()
     n_objectives = env0.total_objectives
@@ -186,6 +202,7 @@ def _execute(runs, indices, steps, n_groups, group_size, ddof, parallel, step_ou
         np.stack([r.condition for r in rewards]),
     )
     scheme_ids = np.array([run.scheme.kernel_id for run in runs], dtype=np.int64)
+    scheme_states, scheme_params = _scheme_arrays(runs, env0)
     weights = np.stack([run.weights for run in runs])
     eps = np.array([run.eps for run in runs])
     delta = np.array([run.scheme._delta() for run in runs])
@@ -194,12 +211,37 @@ def _execute(runs, indices, steps, n_groups, group_size, ddof, parallel, step_ou
     steps_arr = np.empty((len(runs), steps + 1, len(_loop.STEP_COLUMNS)))
     objective_arr = np.empty((len(runs), steps + 1, n_objectives, len(_loop.OBJECTIVE_COLUMNS)))
     driver = family.run_many_parallel if parallel and len(runs) > 1 else family.run_many_serial
-    driver(states, *env_arrays, *reward_stack, scheme_ids, weights, ddof, eps, delta, steps, n_groups, group_size,
-           lr, *env0._loop_static(), thetas, steps_arr, objective_arr)
+    driver(states, *env_arrays, *reward_stack, scheme_ids, scheme_states, scheme_params, weights, ddof, eps, delta,
+           steps, n_groups, group_size, lr, heldout_samples, *env0._loop_static(), thetas, steps_arr, objective_arr)
     for local, i in enumerate(indices):
         step_out[i] = steps_arr[local]
         objective_out[i] = objective_arr[local]
         params[i] = thetas[local]
+
+
+def _scheme_arrays(runs, env):
+    """Fresh per-run scheme states and parameter vectors, zero-padded to common lengths."""
+    n_objectives, n_true = env.total_objectives, env.n_true_objectives
+    states, params = [], []
+    for run in runs:
+        scheme = run.scheme
+        if scheme.stateful:
+            dims = n_true if scheme.kernel_id == _stateful.HV_GUIDED else n_objectives
+            state = np.empty(scheme.state_size(dims))
+            _stateful.init_state(scheme.kernel_id, run.weights, state)
+            states.append(state)
+            params.append(scheme.kernel_params(n_objectives))
+        else:
+            states.append(np.zeros(1))
+            params.append(np.zeros(1))
+    width_s = max(len(x) for x in states)
+    width_p = max(len(x) for x in params)
+    state_arr = np.zeros((len(runs), width_s))
+    param_arr = np.zeros((len(runs), width_p))
+    for i, (state, param) in enumerate(zip(states, params)):
+        state_arr[i, :len(state)] = state
+        param_arr[i, :len(param)] = param
+    return state_arr, param_arr
 
 
 def _history(runs, step_out, objective_out) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from mowsim.schemes import _kernels
+from mowsim.schemes import _kernels, _stateful
 
 # Columns of the per-step diagnostics array, in order.
 STEP_COLUMNS = (
@@ -21,8 +21,10 @@ STEP_COLUMNS = (
     "entropy",
     "grad_cosine_mean",
     "grad_cosine_min",
+    "r_pareto",
+    "delta_hv",
 )
-MAX_ABS, MEAN_SQ, ZERO_GROUPS, GRAD_NORM, ENTROPY, COS_MEAN, COS_MIN = range(len(STEP_COLUMNS))
+MAX_ABS, MEAN_SQ, ZERO_GROUPS, GRAD_NORM, ENTROPY, COS_MEAN, COS_MIN, R_PARETO, DELTA_HV = range(len(STEP_COLUMNS))
 
 # Columns of the per-(step, objective) array, in order.
 OBJECTIVE_COLUMNS = ("expected_reward", "effective_weight", "zero_variance_share")
@@ -30,54 +32,97 @@ EXPECTED, EFFECTIVE, ZERO_SHARE = range(len(OBJECTIVE_COLUMNS))
 
 
 @njit(cache=True)
-def apply_scheme(scheme_id, rewards, weights, ddof, eps, delta, advantages, effective):
-    """Advantages (B, G) and effective weights (B, K) of a stateless scheme on one batch (serial kernel)."""
-    no_min = np.zeros(rewards.shape[2])
-    _kernels.compute_serial(scheme_id, rewards, weights, ddof, eps, no_min, False, delta, advantages, effective)
+def scheme_advantages(scheme_id, state, params, rewards, weights, ddof, eps, delta, advantages, effective):
+    """Advantages (B, G) and effective weights (B, K) of any registered scheme on one batch (serial kernels)."""
+    if scheme_id >= _stateful.HV_GUIDED:
+        _stateful.advantages(scheme_id, state, params, rewards, weights, ddof, eps, advantages, effective)
+    else:
+        no_min = np.zeros(rewards.shape[2])
+        _kernels.compute_serial(scheme_id, rewards, weights, ddof, eps, no_min, False, delta, advantages, effective)
 
 
 @njit(cache=True)
-def batch_diagnostics(rewards, advantages, effective, ddof, eps, zscores, step_row, objective_rows):
-    """Fill the batch columns of one history row and the per-objective z-scores (B, G, K) used for g_k.
+def record_scheme_state(scheme_id, state, step_row):
+    step_row[R_PARETO] = state[_stateful.R_PARETO] if scheme_id == _stateful.HV_GUIDED else np.nan
+    step_row[DELTA_HV] = state[_stateful.DELTA_HV] if scheme_id == _stateful.HV_GUIDED else np.nan
 
-    ``zscores[b, j, k]`` is objective k's own group z-score (the advantage of the reward-k-alone surrogate) with
-    the run's ``ddof``/``eps``; masked and constant entries are 0, as in the scheme kernels.
+
+@njit(cache=True)
+def finish_last_row(step_row, objective_rows):
+    """The last row has no batch: NaN for every batch column."""
+    for c in range(step_row.shape[0]):
+        if c != ENTROPY and c != R_PARETO and c != DELTA_HV:
+            step_row[c] = np.nan
+    for k in range(objective_rows.shape[0]):
+        objective_rows[k, EFFECTIVE] = np.nan
+        objective_rows[k, ZERO_SHARE] = np.nan
+
+
+@njit(cache=True)
+def objective_zscores(rewards, ddof, eps, zscores, step_row, objective_rows):
+    """Each objective's own group z-score (B, G, K) -- the advantage of the reward-k-alone surrogate, whose
+    gradient is g_k -- plus the zero-variance shares. Masked and constant entries are 0, as in the scheme kernels.
     """
     n_groups, n_rollouts, n_objectives = rewards.shape
     mean = np.empty(n_objectives)
     std = np.empty(n_objectives)
     mask = np.empty((n_groups, n_rollouts), dtype=np.uint8)
-    max_abs = 0.0
-    sum_sq = 0.0
     zero_groups = 0
     for k in range(n_objectives):
-        objective_rows[k, EFFECTIVE] = 0.0
         objective_rows[k, ZERO_SHARE] = 0.0
     for b in range(n_groups):
         _kernels._group_mask(rewards, b, mask)
         _kernels._objective_moments(rewards, b, ddof, mean, std)
         all_constant = True
         for k in range(n_objectives):
-            objective_rows[k, EFFECTIVE] += effective[b, k] / n_groups
             if std[k] > 0.0:
                 all_constant = False
+                std[k] = 1.0 / (std[k] + eps)  # reuse as the multiplier
             else:
                 objective_rows[k, ZERO_SHARE] += 1.0 / n_groups
         if all_constant:
             zero_groups += 1
         for j in range(n_rollouts):
+            for k in range(n_objectives):
+                x = rewards[b, j, k]
+                if mask[b, j] and not np.isnan(x) and std[k] > 0.0:
+                    zscores[b, j, k] = (x - mean[k]) * std[k]
+                else:
+                    zscores[b, j, k] = 0.0
+    step_row[ZERO_GROUPS] = zero_groups / n_groups
+
+
+@njit(cache=True)
+def advantage_diagnostics(advantages, effective, step_row, objective_rows):
+    """max |A|, mean A^2 and the group-averaged effective weights of one batch."""
+    n_groups, n_rollouts = advantages.shape
+    max_abs = 0.0
+    sum_sq = 0.0
+    for b in range(n_groups):
+        for j in range(n_rollouts):
             a = advantages[b, j]
             max_abs = max(max_abs, abs(a))
             sum_sq += a * a
-            for k in range(n_objectives):
-                x = rewards[b, j, k]
-                if mask[b, j] and not np.isnan(x):
-                    zscores[b, j, k] = _kernels._zscore(x - mean[k], std[k], eps)
-                else:
-                    zscores[b, j, k] = 0.0
+    for k in range(effective.shape[1]):
+        total = 0.0
+        for b in range(n_groups):
+            total += effective[b, k]
+        objective_rows[k, EFFECTIVE] = total / n_groups
     step_row[MAX_ABS] = max_abs
     step_row[MEAN_SQ] = sum_sq / (n_groups * n_rollouts)
-    step_row[ZERO_GROUPS] = zero_groups / n_groups
+
+
+@njit(cache=True)
+def objective_gram(grads, gram):
+    """gram[k, m] = <g_k, g_m> for the per-objective gradients in grads[1:]."""
+    n_objectives = gram.shape[0]
+    for k in range(n_objectives):
+        for m in range(k, n_objectives):
+            total = 0.0
+            for i in range(grads.shape[1]):
+                total += grads[1 + k, i] * grads[1 + m, i]
+            gram[k, m] = total
+            gram[m, k] = total
 
 
 @njit(cache=True)

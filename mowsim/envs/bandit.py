@@ -22,6 +22,7 @@ from numba import njit, prange
 
 from mowsim import _rng, validation
 from mowsim.envs import _loop
+from mowsim.schemes import _stateful
 from mowsim.envs._reward import RewardKnobs, condition_batch, observe
 
 __all__ = ["Bandit", "ContextualBandit"]
@@ -206,14 +207,36 @@ def _search(cdf_row, u):
 
 
 @njit(cache=True)
+def _heldout_performance(state, features, means, probs, cdf, n_samples, out):
+    """Performance of the true objectives: exact (n_samples == 0) or a Monte-Carlo estimate from n_samples
+    held-out rollouts per prompt (as a real run must estimate it). Uses the clean outcome probabilities."""
+    n_prompts, n_arms, n_true = means.shape
+    for k in range(n_true):
+        total = 0.0
+        for p in range(n_prompts):
+            if n_samples == 0:
+                for a in range(n_arms):
+                    total += probs[p, a] * means[p, a, k]
+            else:
+                hits = 0.0
+                for _ in range(n_samples):
+                    a = _search(cdf[p], _rng.uniform(state))
+                    hits += 1.0 if _rng.uniform(state) < means[p, a, k] else 0.0
+                total += hits / n_samples
+        out[k] = total / n_prompts
+
+
+@njit(cache=True)
 def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-               scale, offset, binary, condition, scheme_id, weights, ddof, eps, delta, steps, n_groups, group_size,
-               lr, theta, step_out, objective_out):
-    """One training run of the bandit family; ``theta`` is updated in place, histories go to the ``*_out`` arrays.
+               scale, offset, binary, condition, scheme_id, scheme_state, scheme_params, weights, ddof, eps, delta,
+               steps, n_groups, group_size, lr, heldout_samples, theta, step_out, objective_out):
+    """One training run of the bandit family; ``theta`` and ``scheme_state`` are updated in place.
 
     step_out: (steps + 1, len(STEP_COLUMNS)); objective_out: (steps + 1, K, len(OBJECTIVE_COLUMNS)).
     The update is plain policy-gradient ascent, ``theta += lr * g`` with
-    ``g = 1/(B G) sum_{b,j} A_bj grad log pi(a_bj | p_b)`` (the GRPO surrogate with ratio 1).
+    ``g = 1/(B G) sum_{b,j} A_bj grad log pi(a_bj | p_b)`` (the GRPO surrogate with ratio 1). Per step: sample,
+    per-objective z-scores and gradients g_k (the feedback of gradient-level schemes), the scheme's pre-update,
+    its advantages, the update; the next step starts by giving the new policy's performance to the scheme.
     """
     n_prompts, n_features = features.shape
     n_arms = theta.shape[1]
@@ -223,20 +246,23 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
     probs = np.empty((n_prompts, n_arms))
     cdf = np.empty((n_prompts, n_arms))
     rewards = np.empty((n_groups, group_size, n_objectives))
+    rescored = np.empty((n_groups, group_size, n_objectives))
+    clean_store = np.empty((n_groups, group_size, n_true))
+    rescore = scheme_id == _stateful.DVAO_RELIABLE
     arms = np.empty((n_groups, group_size), dtype=np.int64)
     prompts = np.empty(n_groups, dtype=np.int64)
     advantages = np.empty((n_groups, group_size))
     effective = np.empty((n_groups, n_objectives))
     zscores = np.empty((n_groups, group_size, n_objectives))
     grads = np.empty((n_channels, n_features * n_arms))
+    gram = np.empty((n_objectives, n_objectives))
     coef = np.empty((n_prompts, n_channels, n_arms))
     channel_sum = np.empty((n_prompts, n_channels))
-    clean = np.empty(n_true)
+    performance = np.empty(n_true)
     noise_buf = np.empty(n_true)
     inv_batch = 1.0 / (n_groups * group_size)
     for t in range(steps + 1):
-        entropy = _policy(features, theta, probs, cdf)
-        step_out[t, _loop.ENTROPY] = entropy
+        step_out[t, _loop.ENTROPY] = _policy(features, theta, probs, cdf)
         for k in range(n_objectives):
             total = 0.0
             if k < n_true:
@@ -244,13 +270,12 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
                     for a in range(n_arms):
                         total += probs[p, a] * means[p, a, k]
             objective_out[t, k, _loop.EXPECTED] = total / n_prompts
+        if scheme_id == _stateful.HV_GUIDED:
+            _heldout_performance(state, features, means, probs, cdf, heldout_samples, performance)
+            _stateful.post_update(scheme_id, scheme_state, scheme_params, performance)
+        _loop.record_scheme_state(scheme_id, scheme_state, step_out[t])
         if t == steps:
-            for c in range(step_out.shape[1]):
-                if c != _loop.ENTROPY:
-                    step_out[t, c] = np.nan
-            for k in range(n_objectives):
-                objective_out[t, k, _loop.EFFECTIVE] = np.nan
-                objective_out[t, k, _loop.ZERO_SHARE] = np.nan
+            _loop.finish_last_row(step_out[t], objective_out[t])
             break
         for b in range(n_groups):
             p = 0
@@ -260,6 +285,7 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
             for j in range(group_size):
                 a = _search(cdf[p], _rng.uniform(state))
                 arms[b, j] = a
+                clean = clean_store[b, j]
                 for k in range(n_true):
                     mu = means[p, a, k]
                     if binary:
@@ -268,9 +294,13 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
                         clean[k] = mu
                 observe(state, clean, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
                         scale, offset, binary, noise_buf, rewards[b, j])
+                if rescore:
+                    observe(state, clean, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
+                            scale, offset, binary, noise_buf, rescored[b, j])
         condition_batch(rewards, condition)
-        _loop.apply_scheme(scheme_id, rewards, weights, ddof, eps, delta, advantages, effective)
-        _loop.batch_diagnostics(rewards, advantages, effective, ddof, eps, zscores, step_out[t], objective_out[t])
+        if rescore:
+            condition_batch(rescored, condition)
+        _loop.objective_zscores(rewards, ddof, eps, zscores, step_out[t], objective_out[t])
         # grad log pi(a | p) = phi_p (e_a - pi_p): sum the advantages per (prompt, channel, arm) first, then
         # expand once per prompt, so the cost is O(B G K + P N d K) rather than O(B N d K).
         coef[:] = 0.0
@@ -279,19 +309,24 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
             p = prompts[b]
             for j in range(group_size):
                 a = arms[b, j]
-                coef[p, 0, a] += advantages[b, j]
-                channel_sum[p, 0] += advantages[b, j]
                 for k in range(n_objectives):
                     coef[p, 1 + k, a] += zscores[b, j, k]
                     channel_sum[p, 1 + k] += zscores[b, j, k]
-        grads[:] = 0.0
-        for p in range(n_prompts):
-            for c in range(n_channels):
-                for a in range(n_arms):
-                    g = (coef[p, c, a] - channel_sum[p, c] * probs[p, a]) * inv_batch
-                    if g != 0.0:
-                        for f in range(n_features):
-                            grads[c, f * n_arms + a] += features[p, f] * g
+        if scheme_id >= _stateful.HV_GUIDED:
+            _expand(features, probs, coef, channel_sum, inv_batch, 1, n_channels, grads)
+            _loop.objective_gram(grads, gram)
+            _stateful.pre_update(scheme_id, scheme_state, scheme_params, weights, rewards, rescored, rescore,
+                                 gram, lr, ddof)
+        _loop.scheme_advantages(scheme_id, scheme_state, scheme_params, rewards, weights, ddof, eps, delta,
+                                advantages, effective)
+        _loop.advantage_diagnostics(advantages, effective, step_out[t], objective_out[t])
+        for b in range(n_groups):
+            p = prompts[b]
+            for j in range(group_size):
+                coef[p, 0, arms[b, j]] += advantages[b, j]
+                channel_sum[p, 0] += advantages[b, j]
+        _expand(features, probs, coef, channel_sum, inv_batch, 0, 1 if scheme_id >= _stateful.HV_GUIDED
+                else n_channels, grads)
         _loop.gradient_geometry(grads, step_out[t])
         for f in range(n_features):
             for a in range(n_arms):
@@ -299,32 +334,47 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
 
 
 @njit(cache=True)
+def _expand(features, probs, coef, channel_sum, inv_batch, first, last, grads):
+    """grads[c] = 1/(B G) sum_p phi_p (coef[p, c] - channel_sum[p, c] pi_p) for channels first..last-1."""
+    n_prompts, n_features = features.shape
+    n_arms = probs.shape[1]
+    for c in range(first, last):
+        grads[c, :] = 0.0
+        for p in range(n_prompts):
+            for a in range(n_arms):
+                g = (coef[p, c, a] - channel_sum[p, c] * probs[p, a]) * inv_batch
+                if g != 0.0:
+                    for f in range(n_features):
+                        grads[c, f * n_arms + a] += features[p, f] * g
+
+
+@njit(cache=True)
 def _run_one(r, states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-             scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps, n_groups, group_size,
-             lr, thetas, step_out, objective_out):
+             scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps, delta,
+             steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out):
     run_bandit(states[r], features[r], means[r], flip_prob[r], noise_sd[r], noise_factor[r], noise_df[r],
-               n_spurious, spurious_sd[r], scale[r], offset[r], binary[r], condition[r], scheme_ids[r], weights[r],
-               ddof, eps[r], delta[r], steps, n_groups, group_size, lr[r], thetas[r], step_out[r],
-               objective_out[r])
+               n_spurious, spurious_sd[r], scale[r], offset[r], binary[r], condition[r], scheme_ids[r],
+               scheme_states[r], scheme_params[r], weights[r], ddof, eps[r], delta[r], steps, n_groups, group_size,
+               lr[r], heldout_samples, thetas[r], step_out[r], objective_out[r])
 
 
 @njit(cache=True)
 def run_many_serial(states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-                    scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps, n_groups,
-                    group_size, lr, thetas, step_out, objective_out):
+                    scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
+                    delta, steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out):
     """Independent runs one after another (the serial twin of :func:`run_many_parallel`)."""
     for r in range(states.shape[0]):
         _run_one(r, states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-                 scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps, n_groups,
-                 group_size, lr, thetas, step_out, objective_out)
+                 scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
+                 delta, steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out)
 
 
 @njit(cache=True, parallel=True)
 def run_many_parallel(states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-                      scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps, n_groups,
-                      group_size, lr, thetas, step_out, objective_out):
+                      scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
+                      delta, steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out):
     """Independent runs with ``prange``; each run owns its RNG state, so results equal the serial twin's."""
     for r in prange(states.shape[0]):
         _run_one(r, states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-                 scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps, n_groups,
-                 group_size, lr, thetas, step_out, objective_out)
+                 scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
+                 delta, steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out)

@@ -32,6 +32,7 @@ from mowsim import _rng, validation
 from mowsim.envs import _loop
 from mowsim.envs._reward import RewardKnobs, condition_batch, observe
 from mowsim.envs.bandit import _check_int
+from mowsim.schemes import _stateful
 
 __all__ = ["SequenceTask"]
 
@@ -237,10 +238,66 @@ def _accumulate(theta_shape_prev, probs, prompts, tokens, n_tokens, values, scal
 
 
 @njit(cache=True)
+def _sample_response(state, probs, p, answer, max_len, length_limit, linear, tokens, old_probs, clean_all):
+    """Sample one response for prompt p; fill its tokens and clean (accuracy, length, format); return |o|."""
+    vocab = probs.shape[2]
+    prev = vocab  # BOS
+    opened = False
+    correct = 0.0
+    length = max_len
+    stopped = False
+    count = 0
+    for pos in range(max_len):
+        row = probs[p, prev]
+        x = _loop.sample_categorical(_rng.uniform(state), row)
+        tokens[pos] = x
+        old_probs[pos] = row[x]
+        count += 1
+        if x == EOS:
+            length = pos
+            stopped = True
+            break
+        if pos == 0:
+            opened = x == OPEN
+        if x >= FIRST_CONTENT:
+            correct = 1.0 if x == answer else 0.0
+        prev = x
+    clean_all[_ACCURACY] = correct
+    clean_all[_LENGTH] = _length_value(length, max_len, length_limit, linear)
+    clean_all[_FORMAT] = 1.0 if (stopped and opened and prev == CLOSE) else 0.0
+    return count
+
+
+@njit(cache=True)
+def _heldout_performance(state, probs, answers, selected, max_len, length_limit, linear, exact, n_samples, out):
+    """Performance of the true objectives: exact, or estimated from n_samples held-out responses per prompt."""
+    n_true = selected.shape[0]
+    if n_samples == 0:
+        for k in range(n_true):
+            out[k] = exact[selected[k]]
+        return
+    tokens = np.empty(max_len + 1, dtype=np.int64)
+    token_probs = np.empty(max_len + 1)
+    clean_all = np.empty(3)
+    totals = np.zeros(3)
+    n_prompts = probs.shape[0]
+    for p in range(n_prompts):
+        for _ in range(n_samples):
+            _sample_response(state, probs, p, answers[p], max_len, length_limit, linear, tokens, token_probs,
+                             clean_all)
+            for i in range(3):
+                totals[i] += clean_all[i]
+    for k in range(n_true):
+        out[k] = totals[selected[k]] / (n_prompts * n_samples)
+
+
+@njit(cache=True)
 def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-                 scale, offset, binary, condition, scheme_id, weights, ddof, eps, delta, steps, n_groups, group_size,
-                 lr, max_len, length_limit, linear, ppo_epochs, clip_eps, theta, step_out, objective_out):
-    """One training run of :class:`SequenceTask`; ``theta`` (P, V + 1, V) is updated in place."""
+                 scale, offset, binary, condition, scheme_id, scheme_state, scheme_params, weights, ddof, eps, delta,
+                 steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear, ppo_epochs,
+                 clip_eps, theta, step_out, objective_out):
+    """One training run of :class:`SequenceTask`; ``theta`` (P, V + 1, V) and ``scheme_state`` are updated in
+    place. The step order is the bandit loop's (see :func:`mowsim.envs.bandit.run_bandit`)."""
     n_prompts, n_prev, vocab = theta.shape
     n_true = selected.shape[0]
     n_objectives = n_true + n_spurious
@@ -249,6 +306,9 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
     probs = np.empty(theta.shape)
     exact = np.zeros(3)
     rewards = np.empty((n_groups, group_size, n_objectives))
+    rescored = np.empty((n_groups, group_size, n_objectives))
+    clean_store = np.empty((n_groups, group_size, n_true))
+    rescore = scheme_id == _stateful.DVAO_RELIABLE
     tokens = np.zeros((n_groups, group_size, max_len + 1), dtype=np.int64)
     old_probs = np.empty((n_groups, group_size, max_len + 1))
     n_tokens = np.empty((n_groups, group_size), dtype=np.int64)
@@ -257,8 +317,9 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
     effective = np.empty((n_groups, n_objectives))
     zscores = np.empty((n_groups, group_size, n_objectives))
     grads = np.empty((n_channels, n_params))
+    gram = np.empty((n_objectives, n_objectives))
     clean_all = np.empty(3)
-    clean = np.empty(n_true)
+    performance = np.empty(n_true)
     noise_buf = np.empty(n_true)
     no_ratio = np.empty((0, 0, 0))
     theta_flat = theta.reshape(n_params)
@@ -268,58 +329,45 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
         step_out[t, _loop.ENTROPY] = _exact(probs, answers, max_len, length_limit, linear, exact)
         for k in range(n_objectives):
             objective_out[t, k, _loop.EXPECTED] = exact[selected[k]] if k < n_true else 0.0
+        if scheme_id == _stateful.HV_GUIDED:
+            _heldout_performance(state, probs, answers, selected, max_len, length_limit, linear, exact,
+                                 heldout_samples, performance)
+            _stateful.post_update(scheme_id, scheme_state, scheme_params, performance)
+        _loop.record_scheme_state(scheme_id, scheme_state, step_out[t])
         if t == steps:
-            for c in range(step_out.shape[1]):
-                if c != _loop.ENTROPY:
-                    step_out[t, c] = np.nan
-            for k in range(n_objectives):
-                objective_out[t, k, _loop.EFFECTIVE] = np.nan
-                objective_out[t, k, _loop.ZERO_SHARE] = np.nan
+            _loop.finish_last_row(step_out[t], objective_out[t])
             break
         for b in range(n_groups):
             p = int(_rng.uniform(state) * n_prompts) if n_prompts > 1 else 0
             prompts[b] = p
-            answer = answers[p]
             for j in range(group_size):
-                prev = vocab  # BOS
-                opened = False
-                correct = 0.0
-                length = max_len
-                stopped = False
-                count = 0
-                for pos in range(max_len + 1):
-                    if pos == max_len:
-                        break
-                    row = probs[p, prev]
-                    x = _loop.sample_categorical(_rng.uniform(state), row)
-                    tokens[b, j, pos] = x
-                    old_probs[b, j, pos] = row[x]
-                    count += 1
-                    if x == EOS:
-                        length = pos
-                        stopped = True
-                        break
-                    if pos == 0:
-                        opened = x == OPEN
-                    if x >= FIRST_CONTENT:
-                        correct = 1.0 if x == answer else 0.0
-                    prev = x
-                n_tokens[b, j] = count
-                clean_all[_ACCURACY] = correct
-                clean_all[_LENGTH] = _length_value(length, max_len, length_limit, linear)
-                clean_all[_FORMAT] = 1.0 if (stopped and opened and prev == CLOSE) else 0.0
+                n_tokens[b, j] = _sample_response(state, probs, p, answers[p], max_len, length_limit, linear,
+                                                  tokens[b, j], old_probs[b, j], clean_all)
+                clean = clean_store[b, j]
                 for k in range(n_true):
                     clean[k] = clean_all[selected[k]]
                 observe(state, clean, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
                         scale, offset, binary, noise_buf, rewards[b, j])
+                if rescore:
+                    observe(state, clean, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
+                            scale, offset, binary, noise_buf, rescored[b, j])
         condition_batch(rewards, condition)
-        _loop.apply_scheme(scheme_id, rewards, weights, ddof, eps, delta, advantages, effective)
-        _loop.batch_diagnostics(rewards, advantages, effective, ddof, eps, zscores, step_out[t], objective_out[t])
-        grads[:] = 0.0
-        _accumulate(n_prev, probs, prompts, tokens, n_tokens, advantages, inv_batch, grads, 0, no_ratio, clip_eps)
+        if rescore:
+            condition_batch(rescored, condition)
+        _loop.objective_zscores(rewards, ddof, eps, zscores, step_out[t], objective_out[t])
         for k in range(n_objectives):
+            grads[1 + k, :] = 0.0
             _accumulate(n_prev, probs, prompts, tokens, n_tokens, zscores[:, :, k], inv_batch, grads, 1 + k,
                         no_ratio, clip_eps)
+        if scheme_id >= _stateful.HV_GUIDED:
+            _loop.objective_gram(grads, gram)
+            _stateful.pre_update(scheme_id, scheme_state, scheme_params, weights, rewards, rescored, rescore,
+                                 gram, lr, ddof)
+        _loop.scheme_advantages(scheme_id, scheme_state, scheme_params, rewards, weights, ddof, eps, delta,
+                                advantages, effective)
+        _loop.advantage_diagnostics(advantages, effective, step_out[t], objective_out[t])
+        grads[0, :] = 0.0
+        _accumulate(n_prev, probs, prompts, tokens, n_tokens, advantages, inv_batch, grads, 0, no_ratio, clip_eps)
         _loop.gradient_geometry(grads, step_out[t])
         for i in range(n_params):
             theta_flat[i] += lr * grads[0, i]
@@ -334,35 +382,37 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
 
 @njit(cache=True)
 def _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-             scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps, n_groups, group_size,
-             lr, max_len, length_limit, linear, ppo_epochs, clip_eps, thetas, step_out, objective_out):
+             scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps, delta,
+             steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear, ppo_epochs, clip_eps,
+             thetas, step_out, objective_out):
     run_sequence(states[r], answers[r], selected[r], flip_prob[r], noise_sd[r], noise_factor[r], noise_df[r],
                  n_spurious, spurious_sd[r], scale[r], offset[r], binary[r], condition[r], scheme_ids[r],
-                 weights[r], ddof, eps[r], delta[r], steps, n_groups, group_size, lr[r], max_len, length_limit,
-                 linear, ppo_epochs, clip_eps, thetas[r], step_out[r], objective_out[r])
+                 scheme_states[r], scheme_params[r], weights[r], ddof, eps[r], delta[r], steps, n_groups,
+                 group_size, lr[r], heldout_samples, max_len, length_limit, linear, ppo_epochs, clip_eps, thetas[r],
+                 step_out[r], objective_out[r])
 
 
 @njit(cache=True)
 def run_many_serial(states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-                    scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps, n_groups,
-                    group_size, lr, max_len, length_limit, linear, ppo_epochs, clip_eps, thetas, step_out,
-                    objective_out):
+                    scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
+                    delta, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
+                    ppo_epochs, clip_eps, thetas, step_out, objective_out):
     """Independent runs one after another (the serial twin of :func:`run_many_parallel`)."""
     for r in range(states.shape[0]):
         _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
-                 spurious_sd, scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps,
-                 n_groups, group_size, lr, max_len, length_limit, linear, ppo_epochs, clip_eps, thetas, step_out,
-                 objective_out)
+                 spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
+                 ddof, eps, delta, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
+                 ppo_epochs, clip_eps, thetas, step_out, objective_out)
 
 
 @njit(cache=True, parallel=True)
 def run_many_parallel(states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
-                      spurious_sd, scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps,
-                      n_groups, group_size, lr, max_len, length_limit, linear, ppo_epochs, clip_eps, thetas,
-                      step_out, objective_out):
+                      spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params,
+                      weights, ddof, eps, delta, steps, n_groups, group_size, lr, heldout_samples, max_len,
+                      length_limit, linear, ppo_epochs, clip_eps, thetas, step_out, objective_out):
     """Independent runs with ``prange``; each run owns its RNG state, so results equal the serial twin's."""
     for r in prange(states.shape[0]):
         _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
-                 spurious_sd, scale, offset, binary, condition, scheme_ids, weights, ddof, eps, delta, steps,
-                 n_groups, group_size, lr, max_len, length_limit, linear, ppo_epochs, clip_eps, thetas, step_out,
-                 objective_out)
+                 spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
+                 ddof, eps, delta, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
+                 ppo_epochs, clip_eps, thetas, step_out, objective_out)

@@ -16,6 +16,7 @@ from mowsim.schemes.base import (
     get,
     register,
 )
+from mowsim.schemes.dynamic import DVAOEMA, MGDA, DVAOReliable, GradientWeights, HypervolumeGuided, PCGrad, StatefulScheme
 from mowsim.schemes.saw import SAWGDPO, SAWGRPO
 from mowsim.schemes.static import AC, DVAO, GDPO, RC
 from mowsim.schemes.transforms import condition_rewards
@@ -37,4 +38,11 @@ __all__ = [
     "DVAO",
     "SAWGRPO",
     "SAWGDPO",
+    "StatefulScheme",
+    "HypervolumeGuided",
+    "GradientWeights",
+    "MGDA",
+    "PCGrad",
+    "DVAOEMA",
+    "DVAOReliable",
 ]

@@ -1,0 +1,477 @@
+"""Numba kernels of the stateful schemes: one state array per run, updated from feedback the host provides.
+
+A stateful scheme's whole memory is a float64 vector ``state`` (layout per scheme below) plus a parameter vector
+``params``. Three entry points, each dispatching on the scheme id, are shared by the Python scheme objects
+(:mod:`mowsim.schemes.dynamic`, used by the TRL/verl hosts) and the compiled training loops:
+
+* :func:`pre_update` before the advantages, with this batch's feedback: the K x K Gram matrix of the per-objective
+  policy gradients (gradient, MGDA, PCGrad), the batch rewards (DVAO-EMA), or a second scoring of the same
+  rollouts (DVAO-reliable);
+* :func:`advantages` with the current state;
+* :func:`post_update` after the policy update, with the new policy's held-out performance (hypervolume-guided).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from mowsim.schemes import _kernels
+
+HV_GUIDED = 6
+GRADIENT = 7
+MGDA = 8
+PCGRAD = 9
+DVAO_EMA = 10
+DVAO_RELIABLE = 11
+
+# Fixed slots in front of every state vector, used for the history columns.
+R_PARETO = 0  # hv-guided's meta-reward (1.0 for the others)
+DELTA_HV = 1  # hv-guided's last clipped hypervolume gain (NaN for the others)
+STEP = 2  # number of pre_update calls so far
+HEADER = 3
+HV_CAPACITY = 64  # Pareto-buffer rows kept by the compiled hv-guided path
+
+
+def state_size(scheme_id: int, n_objectives: int) -> int:
+    """Length of the state vector of ``scheme_id`` for K objectives."""
+    if scheme_id == HV_GUIDED:
+        # header, buffer count, reference point (K), buffer (capacity x K)
+        return HEADER + 1 + n_objectives + HV_CAPACITY * n_objectives
+    # header, K weights/estimates, one flag
+    return HEADER + n_objectives + 1
+
+
+@njit(cache=True)
+def init_state(scheme_id, weights, state):
+    """Fresh state: r_pareto 1, no HV gain yet, weights = the user's (normalized), estimates unset."""
+    n_objectives = weights.shape[0]
+    state[:] = 0.0
+    state[R_PARETO] = 1.0
+    state[DELTA_HV] = np.nan
+    total = weights.sum()
+    if scheme_id == GRADIENT:
+        for k in range(n_objectives):
+            state[HEADER + k] = np.log(weights[k] / total) if weights[k] > 0 else -np.inf
+    elif scheme_id == MGDA or scheme_id == PCGRAD:
+        for k in range(n_objectives):
+            state[HEADER + k] = weights[k] / total
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# hypervolume (maximization) for up to 3 objectives; tested against moocore
+
+
+@njit(cache=True)
+def _hv2d(xs, ys, n):
+    """Area dominated by n points (maximization) above the origin; xs, ys already shifted by the reference."""
+    order = np.argsort(-xs[:n])
+    area = 0.0
+    best_y = 0.0
+    for i in range(n):
+        idx = order[i]
+        best_y = max(best_y, ys[idx])
+        next_x = xs[order[i + 1]] if i + 1 < n else 0.0
+        area += (xs[idx] - next_x) * best_y
+    return area
+
+
+@njit(cache=True)
+def hypervolume(points, n_points, reference):
+    """Hypervolume (maximization) of ``points[:n_points]`` (n, d) above ``reference`` (d,), for d <= 3.
+
+    Points that do not strictly dominate the reference in every objective add nothing. Beume et al.'s slicing
+    for d = 3 (O(n^2 log n)), a sweep for d = 2, the maximum for d = 1.
+    """
+    d = reference.shape[0]
+    shifted = np.empty((n_points, d))
+    n = 0
+    for i in range(n_points):
+        ok = True
+        for k in range(d):
+            value = points[i, k] - reference[k]
+            if not value > 0.0:
+                ok = False
+            shifted[n, k] = value
+        if ok:
+            n += 1
+    if n == 0:
+        return 0.0
+    if d == 1:
+        return shifted[:n, 0].max()
+    if d == 2:
+        return _hv2d(shifted[:n, 0].copy(), shifted[:n, 1].copy(), n)
+    order = np.argsort(-shifted[:n, 2])
+    xs = np.empty(n)
+    ys = np.empty(n)
+    volume = 0.0
+    for i in range(n):
+        idx = order[i]
+        xs[i] = shifted[idx, 0]
+        ys[i] = shifted[idx, 1]
+        next_z = shifted[order[i + 1], 2] if i + 1 < n else 0.0
+        height = shifted[idx, 2] - next_z
+        if height > 0.0:
+            volume += height * _hv2d(xs, ys, i + 1)
+    return volume
+
+
+@njit(cache=True)
+def _dominates(a, b):
+    """a weakly dominates b under maximization (a >= b everywhere)."""
+    for k in range(a.shape[0]):
+        if a[k] < b[k]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def hv_observe(state, performance, n_objectives, gain_scale):
+    """Lu et al.'s meta-reward update from the new policy's performance (maximized objectives).
+
+    ``dHV = max(HV(buffer + {p}) - HV(buffer), 0)``, ``r_pareto = 0.5 + 1.5 tanh(gain_scale * dHV)``; p joins the
+    buffer (and
+    evicts the points it dominates) when dHV > 0. The first call sets the buffer and the reference point to p.
+    """
+    count_slot = HEADER
+    ref = state[HEADER + 1:HEADER + 1 + n_objectives]
+    start = HEADER + 1 + n_objectives
+    buffer = state[start:start + HV_CAPACITY * n_objectives].reshape((HV_CAPACITY, n_objectives))
+    count = int(state[count_slot])
+    if state[STEP] == 0.0 and count == 0:
+        ref[:] = performance
+        buffer[0, :] = performance
+        state[count_slot] = 1.0
+        state[STEP] = 1.0
+        return
+    before = hypervolume(buffer, count, ref)
+    buffer_plus = np.empty((count + 1, n_objectives))
+    buffer_plus[:count] = buffer[:count]
+    buffer_plus[count] = performance
+    gain = max(hypervolume(buffer_plus, count + 1, ref) - before, 0.0)
+    state[DELTA_HV] = gain
+    state[R_PARETO] = 0.5 + 1.5 * np.tanh(gain_scale * gain)
+    state[STEP] += 1.0
+    if gain > 0.0:
+        kept = 0
+        for i in range(count):
+            if not _dominates(performance, buffer[i]):
+                buffer[kept] = buffer[i]
+                kept += 1
+        if kept < HV_CAPACITY:
+            buffer[kept] = performance
+            kept += 1
+        state[count_slot] = kept
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# gradient-level combinations from the Gram matrix of per-objective gradients
+
+
+@njit(cache=True)
+def _project_simplex(v, out):
+    """Euclidean projection of v onto the probability simplex (Duchi et al., 2008)."""
+    n = v.shape[0]
+    u = np.sort(v)[::-1]
+    running = 0.0
+    theta = 0.0
+    for i in range(n):
+        running += u[i]
+        candidate = (running - 1.0) / (i + 1)
+        if u[i] - candidate > 0.0:
+            theta = candidate
+    for i in range(n):
+        out[i] = max(v[i] - theta, 0.0)
+
+
+@njit(cache=True)
+def min_norm_weights(gram, alpha, iterations=2000):
+    """MGDA's min-norm point of the convex hull of the gradients, from their Gram matrix.
+
+    Solves ``min_{alpha in simplex} alpha^T Gram alpha`` (Désidéri, 2012; Sener & Koltun, 2018) by accelerated
+    projected gradient (FISTA) with step ``1 / (2 trace(Gram))`` <= 1/L, which reaches exact zeros on the inactive
+    objectives (Frank-Wolfe, Sener & Koltun's Alg. 2, only approaches them). ``alpha`` holds the result.
+    """
+    n = gram.shape[0]
+    trace = 0.0
+    for k in range(n):
+        trace += gram[k, k]
+    for k in range(n):
+        alpha[k] = 1.0 / n
+    if trace <= 0.0:
+        return
+    step = 1.0 / trace
+    y = alpha.copy()
+    previous = alpha.copy()
+    candidate = np.empty(n)
+    momentum = 1.0
+    for _ in range(iterations):
+        for k in range(n):
+            grad = 0.0
+            for m in range(n):
+                grad += gram[k, m] * y[m]
+            candidate[k] = y[k] - step * grad  # step 1/(2 trace) on the true gradient 2 Gram y
+        _project_simplex(candidate, alpha)
+        next_momentum = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * momentum * momentum))
+        change = 0.0
+        for k in range(n):
+            y[k] = alpha[k] + (momentum - 1.0) / next_momentum * (alpha[k] - previous[k])
+            change = max(change, abs(alpha[k] - previous[k]))
+            previous[k] = alpha[k]
+        momentum = next_momentum
+        if change < 1e-15:
+            break
+
+
+@njit(cache=True)
+def pcgrad_weights(gram, step, beta):
+    """PCGrad (Yu et al., 2020) as coefficients on the original gradients: ``sum_i g_i' = sum_k beta_k g_k``.
+
+    Each ``g_i`` is projected onto the normal plane of every ``g_j`` it conflicts with (negative dot product), in a
+    random order. Every projection adds a non-negative multiple of some ``g_j``, so all inner products follow from
+    the Gram matrix and ``beta_k >= 1``. The order is a permutation drawn from ``step`` (deterministic per step).
+    """
+    n = gram.shape[0]
+    for k in range(n):
+        beta[k] = 0.0
+    coef = np.empty(n)
+    order = np.empty(n, dtype=np.int64)
+    seed = np.uint64(step) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x632BE59BD9B4E019)
+    for i in range(n):
+        coef[:] = 0.0
+        coef[i] = 1.0
+        for m in range(n):
+            order[m] = m
+        for m in range(n - 1, 0, -1):  # Fisher-Yates with a splitmix64 stream
+            seed += np.uint64(0x9E3779B97F4A7C15)
+            z = seed
+            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            z = z ^ (z >> np.uint64(31))
+            swap = int(z % np.uint64(m + 1))
+            order[m], order[swap] = order[swap], order[m]
+        for step_j in range(n):
+            j = order[step_j]
+            if j == i or gram[j, j] <= 0.0:
+                continue
+            dot = 0.0
+            for m in range(n):
+                dot += coef[m] * gram[m, j]
+            if dot < 0.0:
+                coef[j] -= dot / gram[j, j]
+        for m in range(n):
+            beta[m] += coef[m]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the three entry points
+
+
+@njit(cache=True)
+def _group_variance_mean(rewards, ddof, out_var, out_count):
+    """Mean over non-degenerate groups of each objective's within-group variance (for pooling)."""
+    n_groups, _, n_objectives = rewards.shape
+    mean = np.empty(n_objectives)
+    std = np.empty(n_objectives)
+    mask = np.empty((n_groups, rewards.shape[1]), dtype=np.uint8)
+    out_var[:] = 0.0
+    out_count[:] = 0.0
+    for b in range(n_groups):
+        if _kernels._group_mask(rewards, b, mask) == 0:
+            continue
+        _kernels._objective_moments(rewards, b, ddof, mean, std)
+        for k in range(n_objectives):
+            if std[k] > 0.0:
+                out_var[k] += std[k] * std[k]
+                out_count[k] += 1.0
+
+
+@njit(cache=True)
+def pre_update(scheme_id, state, params, weights, rewards, rescored, has_rescored, gram, lr, ddof):
+    """Feed this batch's information to the scheme before its advantages are computed.
+
+    params: GRADIENT (mu, clip_norm); HV_GUIDED (apply_to_reward,); DVAO_EMA (decay, shrinkage); DVAO_RELIABLE (decay, known noise variances (K,) with NaN
+    meaning "estimate it"). ``gram`` (K, K) is the per-objective gradient Gram matrix; ``rescored`` a second,
+    independent scoring of the same rollouts (shape of ``rewards``), used when ``has_rescored``.
+    """
+    n_objectives = weights.shape[0]
+    state[STEP] += 1.0
+    slots = state[HEADER:HEADER + n_objectives]
+    if scheme_id == GRADIENT:
+        mu = params[0]
+        clip_norm = params[1]
+        # Lu et al. clip each g_k to norm <= clip_norm before the Gram matrix: scale entry (k, m) by s_k s_m.
+        clip = np.ones(n_objectives)
+        for k in range(n_objectives):
+            norm = np.sqrt(max(gram[k, k], 0.0))
+            if clip_norm > 0.0 and norm > clip_norm:
+                clip[k] = clip_norm / norm
+        top = -np.inf
+        for k in range(n_objectives):
+            influence = 0.0
+            for m in range(n_objectives):
+                influence += gram[k, m] * clip[k] * clip[m]
+            if slots[k] > -np.inf:
+                slots[k] += lr * influence / mu
+            top = max(top, slots[k])
+        total = 0.0
+        for k in range(n_objectives):
+            total += np.exp(slots[k] - top)
+        log_total = top + np.log(total)
+        for k in range(n_objectives):
+            slots[k] -= log_total
+    elif scheme_id == MGDA:
+        scaled = np.empty((n_objectives, n_objectives))
+        for k in range(n_objectives):
+            for m in range(n_objectives):
+                scaled[k, m] = weights[k] * weights[m] * gram[k, m]
+        alpha = np.empty(n_objectives)
+        min_norm_weights(scaled, alpha)
+        for k in range(n_objectives):
+            slots[k] = alpha[k] * weights[k]
+    elif scheme_id == PCGRAD:
+        scaled = np.empty((n_objectives, n_objectives))
+        for k in range(n_objectives):
+            for m in range(n_objectives):
+                scaled[k, m] = weights[k] * weights[m] * gram[k, m]
+        beta = np.empty(n_objectives)
+        pcgrad_weights(scaled, int(state[STEP]), beta)
+        for k in range(n_objectives):
+            slots[k] = beta[k] * weights[k]
+    elif scheme_id == DVAO_EMA:
+        decay = params[0]
+        batch_var = np.empty(n_objectives)
+        batch_count = np.empty(n_objectives)
+        _group_variance_mean(rewards, ddof, batch_var, batch_count)
+        for k in range(n_objectives):
+            if batch_count[k] > 0.0:
+                value = batch_var[k] / batch_count[k]
+                if state[HEADER + n_objectives] == 0.0:
+                    slots[k] = value
+                else:
+                    slots[k] = decay * slots[k] + (1.0 - decay) * value
+        state[HEADER + n_objectives] = 1.0
+    elif scheme_id == DVAO_RELIABLE:
+        decay = params[0]
+        if has_rescored:
+            for k in range(n_objectives):
+                total = 0.0
+                count = 0.0
+                for b in range(rewards.shape[0]):
+                    for j in range(rewards.shape[1]):
+                        d = rewards[b, j, k] - rescored[b, j, k]
+                        if not np.isnan(d):
+                            total += 0.5 * d * d
+                            count += 1.0
+                if count > 0.0:
+                    value = total / count
+                    if state[HEADER + n_objectives] == 0.0:
+                        slots[k] = value
+                    else:
+                        slots[k] = decay * slots[k] + (1.0 - decay) * value
+            state[HEADER + n_objectives] = 1.0
+
+
+@njit(cache=True)
+def _noise_variance(state, params, k, n_objectives):
+    known = params[1 + k]
+    if not np.isnan(known):
+        return known
+    if state[HEADER + n_objectives] == 0.0:
+        return 0.0
+    return state[HEADER + k]
+
+
+@njit(cache=True)
+def advantages(scheme_id, state, params, rewards, weights, ddof, eps, out, effective):
+    """Advantages (B, G) and effective weights (B, K) of a stateful scheme with its current state."""
+    n_groups, n_rollouts, n_objectives = rewards.shape
+    slots = state[HEADER:HEADER + n_objectives]
+    no_min = np.zeros(n_objectives)
+    if scheme_id == HV_GUIDED:
+        r_pareto = state[R_PARETO]
+        if params[0] != 0.0:  # apply_to="reward", as in Lu et al.'s code: it cancels in the z-score up to eps
+            scaled = weights * r_pareto
+            _kernels.compute_serial(_kernels.RC, rewards, scaled, ddof, eps, no_min, False, 0.0, out, effective)
+            return
+        _kernels.compute_serial(_kernels.RC, rewards, weights, ddof, eps, no_min, False, 0.0, out, effective)
+        for b in range(n_groups):
+            for j in range(n_rollouts):
+                out[b, j] *= r_pareto
+        return
+    if scheme_id == GRADIENT:
+        current = np.empty(n_objectives)
+        for k in range(n_objectives):
+            current[k] = np.exp(slots[k])
+        _kernels.compute_serial(_kernels.RC, rewards, current, ddof, eps, no_min, False, 0.0, out, effective)
+        return
+    if scheme_id == MGDA or scheme_id == PCGRAD:
+        coefficients = slots.copy()
+        _kernels.compute_serial(_kernels.AC, rewards, coefficients, ddof, eps, no_min, False, 0.0, out, effective)
+        return
+    # DVAO variants: A = sum_k wt_k A_k with wt_k = w_k s_k / sum_l w_l s_l, s_k a corrected spread.
+    mask = np.empty((n_groups, n_rollouts), dtype=np.uint8)
+    mean = np.empty(n_objectives)
+    std = np.empty(n_objectives)
+    spread = np.empty(n_objectives)
+    for b in range(n_groups):
+        _kernels._group_mask(rewards, b, mask)
+        _kernels._objective_moments(rewards, b, ddof, mean, std)
+        n_scored = 0
+        for j in range(n_rollouts):
+            n_scored += mask[b, j]
+        total = 0.0
+        for k in range(n_objectives):
+            s = 0.0
+            if std[k] > 0.0:
+                if scheme_id == DVAO_EMA:
+                    shrinkage = params[1]
+                    pooled = slots[k] if state[HEADER + n_objectives] != 0.0 else std[k] * std[k]
+                    s = np.sqrt(shrinkage * pooled + (1.0 - shrinkage) * std[k] * std[k])
+                else:
+                    correction = (n_scored - 1.0) / max(n_scored - ddof, 1.0)
+                    s = np.sqrt(max(std[k] * std[k] - correction * _noise_variance(state, params, k, n_objectives),
+                                    0.0))
+            spread[k] = s
+            total += weights[k] * s
+        for k in range(n_objectives):
+            effective[b, k] = weights[k] * spread[k] / total if total > 0.0 else weights[k] / weights.sum()
+        for j in range(n_rollouts):
+            a = 0.0
+            if mask[b, j] and total > 0.0:
+                for k in range(n_objectives):
+                    x = rewards[b, j, k]
+                    if not np.isnan(x) and std[k] > 0.0:
+                        if scheme_id == DVAO_EMA:
+                            a += weights[k] * (x - mean[k]) / (total + eps)
+                        else:
+                            a += effective[b, k] * (x - mean[k]) / (std[k] + eps)
+            out[b, j] = a
+
+
+@njit(cache=True)
+def post_update(scheme_id, state, params, performance):
+    """Feed the updated policy's held-out performance (maximized objectives) to the scheme.
+
+    params for HV_GUIDED: (apply_to_reward, gain_scale).
+    """
+    if scheme_id == HV_GUIDED:
+        hv_observe(state, performance, performance.shape[0], params[1])
+
+
+@njit(cache=True)
+def current_weights(scheme_id, state, weights, out):
+    """The scheme's current objective weights (sum 1) for the history; the fixed weights when stateless."""
+    n_objectives = weights.shape[0]
+    if scheme_id == GRADIENT:
+        for k in range(n_objectives):
+            out[k] = np.exp(state[HEADER + k])
+    elif scheme_id == MGDA or scheme_id == PCGRAD:
+        total = 0.0
+        for k in range(n_objectives):
+            total += state[HEADER + k]
+        for k in range(n_objectives):
+            out[k] = state[HEADER + k] / total if total > 0 else weights[k] / weights.sum()
+    else:
+        for k in range(n_objectives):
+            out[k] = weights[k] / weights.sum()
