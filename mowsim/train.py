@@ -135,9 +135,14 @@ def train_many(envs, schemes, *, seeds: int | Sequence[int] = 4, steps: int = 20
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
         seed_list = list(range(_check_positive_int(seeds, "seeds")))
     else:
-        seed_list = [int(s) for s in seeds]
-        if not seed_list or any(s < 0 for s in seed_list):
+        try:
+            seed_list = list(seeds)
+        except TypeError:  # a bool or a float is neither a count nor a list
+            seed_list = []
+        if not seed_list or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0
+                                for s in seed_list):
             raise ValueError(f"seeds must be a positive count or a non-empty list of non-negative ints; got {seeds!r}.")
+        seed_list = [int(s) for s in seed_list]
     steps = _check_positive_int(steps, "steps")
     group_size = _check_positive_int(group_size, "group_size")
     n_groups = _check_positive_int(n_groups, "n_groups")

@@ -122,7 +122,8 @@ class RewardKnobs:
                 raise ValueError(f"condition must be (easy, hard, threshold); got {self.condition!r}.")
             easy, hard, threshold = self.condition
             for name, idx in (("easy", easy), ("hard", hard)):
-                if not isinstance(idx, (int, np.integer)) or not 0 <= idx < self.total_objectives:
+                is_index = isinstance(idx, (int, np.integer)) and not isinstance(idx, bool)
+                if not is_index or not 0 <= idx < self.total_objectives:
                     raise ValueError(
                         f"condition {name} index must be in [0, {self.total_objectives}); got {idx!r}."
                     )

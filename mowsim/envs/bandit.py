@@ -34,6 +34,23 @@ def _check_int(value, name, low, high=None):
         raise ValueError(f"{name} must be an int {rng}; got {value!r}.")
 
 
+def _check_theta(theta, expected_shape) -> np.ndarray:
+    """Policy parameters as finite C-contiguous float64 of the environment's shape (the kernels do not check)."""
+    try:
+        arr = np.ascontiguousarray(theta, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"theta must be a numeric array of shape {tuple(expected_shape)}; got {type(theta).__name__} ({err})."
+        ) from None
+    if arr.shape != tuple(expected_shape):
+        raise ValueError(
+            f"theta has shape {arr.shape}; expected {tuple(expected_shape)}, the shape of initial_params()."
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("theta must be finite; it contains NaN or inf.")
+    return arr
+
+
 def _latent_means(rng, n_arms, n_objectives, correlation, arm_spread):
     base = rng.standard_normal(n_arms)
     latent = np.empty((n_arms, n_objectives))
@@ -99,6 +116,7 @@ class _BanditFamily(RewardKnobs):
     def expected_rewards(self, theta) -> np.ndarray:
         """Exact clean expected reward of each true objective under ``theta`` (n_features, n_arms); shape (K_true,)."""
         features, means = self._arrays
+        theta = _check_theta(theta, (features.shape[1], self.n_arms))
         logits = features @ theta
         probs = np.exp(logits - logits.max(axis=1, keepdims=True))
         probs /= probs.sum(axis=1, keepdims=True)

@@ -31,7 +31,7 @@ from numba import njit, prange
 from mowsim import _rng, validation
 from mowsim.envs import _loop
 from mowsim.envs._reward import RewardKnobs, condition_batch, observe
-from mowsim.envs.bandit import _check_int
+from mowsim.envs.bandit import _check_int, _check_theta
 from mowsim.schemes import _stateful
 
 __all__ = ["SequenceTask"]
@@ -129,6 +129,7 @@ class SequenceTask(RewardKnobs):
     def expected_rewards(self, theta) -> np.ndarray:
         """Exact clean expected reward of each true objective under ``theta``; shape (K_true,)."""
         answers, selected = self._arrays
+        theta = _check_theta(theta, (self.n_prompts, self.vocab_size + 1, self.vocab_size))
         probs = np.empty_like(theta)
         _policy_table(theta, probs)
         out = np.zeros(3)
