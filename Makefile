@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= results
+# One BLAS thread: the 2-core machines otherwise oversubscribe (scipy's L-BFGS-B slows ~4x under contention).
+export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: demo test bench bounds lab clean
 

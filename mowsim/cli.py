@@ -14,8 +14,10 @@ import sys
 SUBCOMMANDS = {
     "bounds": ("mowsim.bounds", "reproduce the DVAO propositions numerically: bounds.csv, a summary, a figure"),
     "simulate": ("mowsim.simulate", "train schemes on a simulation environment; history.parquet and a summary"),
+    "study": ("mowsim.study_cli", "run studies (studies/<name>/sweep.py) into a resumable store, locally or on Dask"),
     "bench": ("mowsim.bench", "time the schemes: Numba kernels vs the NumPy reference vs PyTorch"),
-    "reproduce": ("mowsim.reproduce", "the main job: everything `make demo` runs"),
+    "figures": ("mowsim.figures", "regenerate every paper figure from stored results"),
+    "reproduce": ("mowsim.reproduce", "the main job: bounds, every study, every figure, REPORT.md"),
 }
 
 

@@ -97,6 +97,11 @@ class RewardKnobs:
         )
 
     def _check_reward_knobs(self) -> None:
+        # Sequences given as lists become tuples, so the (frozen) environment stays hashable.
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, list):
+                object.__setattr__(self, field.name, tuple(value))
         n_true = self.n_true_objectives
         if not isinstance(self.n_spurious, (int, np.integer)) or isinstance(self.n_spurious, bool) or self.n_spurious < 0:
             raise ValueError(f"n_spurious must be a non-negative int; got {self.n_spurious!r}.")
@@ -106,7 +111,12 @@ class RewardKnobs:
                 f"{MAX_OBJECTIVES} in total."
             )
         _per_objective(self.noise_sd, n_true, "noise_sd", low=0.0)
-        _per_objective(self.flip_prob, n_true, "flip_prob", low=0.0, high=0.5)
+        flips = _per_objective(self.flip_prob, n_true, "flip_prob", low=0.0, high=0.5)
+        if not self.binary and np.any(flips > 0):
+            raise ValueError(
+                f"flip_prob={self.flip_prob!r} needs binary=True: label flips are defined for 0/1 outcomes. "
+                "For continuous rewards use noise_sd (and noise_df for heavy tails)."
+            )
         validation.check_scalar(self.spurious_sd, "spurious_sd", low=0.0)
         if not (self.noise_df == math.inf or (isinstance(self.noise_df, (int, float)) and self.noise_df > 2)):
             raise ValueError(f"noise_df must be > 2 (finite variance) or math.inf for Gaussian noise; got {self.noise_df!r}.")
