@@ -17,6 +17,7 @@ __all__ = [
     "check_ddof",
     "check_eps",
     "check_reward_min",
+    "check_magnitude",
     "check_scalar",
     "as_generator",
 ]
@@ -135,8 +136,8 @@ def check_reward_min(reward_min, rewards: np.ndarray) -> np.ndarray | None:
         )
     if not np.all(np.isfinite(rmin)):
         raise ValueError(f"reward_min must be finite; got {rmin.tolist()}.")
-    with np.errstate(invalid="ignore"):
-        observed = np.nanmin(rewards.reshape(-1, n_objectives), axis=0)
+    # fmin skips NaN without nanmin's "All-NaN slice" warning for an objective scored nowhere in the batch
+    observed = np.fmin.reduce(rewards.reshape(-1, n_objectives), axis=0)
     below = np.flatnonzero(observed < rmin)
     if below.size:
         k = int(below[0])
@@ -145,6 +146,28 @@ def check_reward_min(reward_min, rewards: np.ndarray) -> np.ndarray | None:
             "Pass the true lower bound of each reward, or reward_min=None to use the batch minimum."
         )
     return np.ascontiguousarray(rmin)
+
+
+def check_magnitude(rewards: np.ndarray, weights: np.ndarray) -> None:
+    """Refuse rewards and weights so large that a scheme's variance arithmetic would overflow ``float64``.
+
+    Every scheme sums at most ``B*G`` squared deviations of values no larger than ``V``: a reward (``max|r|``), a
+    weighted reward sum (``max|r| * sum(w)``) or a weighted sum of z-scores (``K * sum(w) * sqrt(G)``, SAW-GDPO's
+    factor ``K`` included). If ``4 B G V**2`` overflowed, a std would become ``inf`` and the advantages silent zeros,
+    so such input is an error instead.
+    """
+    n_groups, n_rollouts, n_objectives = rewards.shape
+    largest = np.fmax.reduce(np.abs(rewards), axis=None)
+    largest = 0.0 if np.isnan(largest) else float(largest)
+    weight_sum = float(weights.sum())
+    bound = max(largest, largest * weight_sum, n_objectives * weight_sum * np.sqrt(n_rollouts))
+    limit = float(np.sqrt(np.finfo(np.float64).max / (4.0 * n_groups * n_rollouts)))
+    if not bound < limit:
+        raise ValueError(
+            f"rewards and weights are too large for float64 variance arithmetic: largest |reward| = {largest:.3g}, "
+            f"sum(weights) = {weight_sum:.3g}, so values up to {bound:.3g} would be squared; expected at most "
+            f"{limit:.3g} for a batch of {n_groups * n_rollouts} rollouts. Rescale the rewards or the weights."
+        )
 
 
 def check_scalar(value, name: str, *, low: float | None = None, high: float | None = None,

@@ -26,13 +26,17 @@ ZERO_SPREAD_RTOL = 1e-12  # same constant as reference.ZERO_SPREAD_RTOL; kernels
 
 
 @njit(cache=True, inline="always")
-def _std_from(sum_sq, count, ddof, lower, upper):
-    """Std from a sum of squared deviations, with the zero-spread rule: constant or too-few values give 0."""
+def _std_from(sum_sq, count, ddof, lower, upper, magnitude):
+    """Std from a sum of squared deviations, with the zero-spread rule: constant or too-few values give 0.
+
+    The spread is compared with ``max(|upper|, |lower|, magnitude)``; ``magnitude`` is 0 for raw rewards and
+    ``sum_k w_k`` for GDPO's batch z-score (see :func:`mowsim.schemes.reference.moments`).
+    """
     dof = count - ddof
     if dof <= 0:
         return 0.0
     spread = upper - lower
-    scale = max(abs(upper), abs(lower))
+    scale = max(abs(upper), abs(lower), magnitude)
     if not spread > ZERO_SPREAD_RTOL * scale:
         return 0.0
     return np.sqrt(sum_sq / dof)
@@ -88,7 +92,7 @@ def _objective_moments(rewards, b, ddof, mean, std):
             if not np.isnan(x):
                 sum_sq += (x - m) ** 2
         mean[k] = m
-        std[k] = _std_from(sum_sq, count, ddof, lower, upper)
+        std[k] = _std_from(sum_sq, count, ddof, lower, upper, 0.0)
 
 
 @njit(cache=True)
@@ -116,7 +120,7 @@ def _group_rc(rewards, b, weights, ddof, eps, mask, out):
     for j in range(n_rollouts):
         if mask[b, j]:
             sum_sq += (out[b, j] - m) ** 2
-    std = _std_from(sum_sq, count, ddof, lower, upper)
+    std = _std_from(sum_sq, count, ddof, lower, upper, 0.0)
     for j in range(n_rollouts):
         if mask[b, j]:
             out[b, j] = _zscore(out[b, j] - m, std, eps)
@@ -125,16 +129,19 @@ def _group_rc(rewards, b, weights, ddof, eps, mask, out):
 
 
 @njit(cache=True)
-def _group_combine(rewards, b, weights, adaptive, ddof, eps, mask, out, effective):
-    """AC (adaptive=False) or DVAO (adaptive=True) for group b; fills out[b, :] and effective[b, :]."""
+def _group_combine(rewards, b, weights, adaptive, ddof, eps, mask, out, effective, scratch):
+    """AC (adaptive=False) or DVAO (adaptive=True) for group b; fills out[b, :] and effective[b, :].
+
+    ``scratch`` is a (3, K) work array owned by this group (no allocation in the per-group path).
+    """
     n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
-    mean = np.empty(n_objectives)
-    std = np.empty(n_objectives)
+    mean = scratch[0]
+    std = scratch[1]
+    coef = scratch[2]
     _objective_moments(rewards, b, ddof, mean, std)
     weight_total = 0.0
     for k in range(n_objectives):
         weight_total += weights[k]
-    coef = np.empty(n_objectives)
     active = True
     if adaptive:
         spread_total = 0.0
@@ -153,26 +160,27 @@ def _group_combine(rewards, b, weights, adaptive, ddof, eps, mask, out, effectiv
         for k in range(n_objectives):
             coef[k] = weights[k]
             effective[b, k] = weights[k] / weight_total
+    # coef_k / (sigma_k + eps), 0 for constant objectives: one division per objective, not per entry.
+    for k in range(n_objectives):
+        coef[k] = coef[k] / (std[k] + eps) if std[k] > 0.0 else 0.0
     for j in range(n_rollouts):
         a = 0.0
         if mask[b, j] and active:
             for k in range(n_objectives):
                 x = rewards[b, j, k]
-                if not np.isnan(x) and std[k] > 0.0:
-                    term = _zscore(x - mean[k], std[k], eps) * coef[k]
-                    if not np.isnan(term):
-                        a += term
+                if not np.isnan(x) and coef[k] != 0.0:
+                    a += (x - mean[k]) * coef[k]
         out[b, j] = a
 
 
 @njit(cache=True)
-def _group(kind, rewards, b, weights, ddof, eps, mask, out, effective):
+def _group(kind, rewards, b, weights, ddof, eps, mask, out, effective, scratch):
     """Per-group work of every scheme. kind: 0 = RC on ``weights``, 1 = fixed combination, 2 = DVAO."""
     _group_mask(rewards, b, mask)
     if kind == 0:
         _group_rc(rewards, b, weights, ddof, eps, mask, out)
     else:
-        _group_combine(rewards, b, weights, kind == 2, ddof, eps, mask, out, effective)
+        _group_combine(rewards, b, weights, kind == 2, ddof, eps, mask, out, effective, scratch[b])
 
 
 @njit(cache=True)
@@ -298,7 +306,7 @@ def _cv_weights(partial, ddof, reward_min, has_reward_min, delta):
             upper = max(upper, partial[b, k, 3])
             sum_sq += partial[b, k, 4]
         mean = total / max(count, 1.0)
-        std = _std_from(sum_sq, count, ddof, lower, upper)
+        std = _std_from(sum_sq, count, ddof, lower, upper, 0.0)
         floor = reward_min[k] if has_reward_min else (lower if count > 0 else 0.0)
         cv[k] = std / (abs(mean - floor + delta) + delta)
         cv_total += cv[k]
@@ -349,6 +357,15 @@ def _saw_effective(cv, weights, effective):
 
 
 @njit(cache=True)
+def _weight_total(weights):
+    """``sum_k w_k`` in objective order: the magnitude floor of GDPO's batch zero-spread rule."""
+    total = 0.0
+    for k in range(weights.shape[0]):
+        total += weights[k]
+    return total
+
+
+@njit(cache=True)
 def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_reward_min, delta, out, effective):
     """Advantages of ``scheme_id`` into out (B, G) and effective weights into effective (B, K); serial twin."""
     n_groups, n_rollouts, n_objectives = rewards.shape
@@ -365,8 +382,9 @@ def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_rewar
         cv = _cv_weights(opart, ddof, reward_min, has_reward_min, delta)
         used = _saw_scaled_weights(scheme_id, cv, weights)
     kind = _kind_of(scheme_id)
+    scratch = np.empty((n_groups, 3, n_objectives))
     for b in range(n_groups):
-        _group(kind, rewards, b, used, ddof, eps, mask, out, effective)
+        _group(kind, rewards, b, used, ddof, eps, mask, out, effective, scratch)
     if scheme_id == GDPO or scheme_id == SAW_GDPO:
         part = np.empty((n_groups, 5))
         for b in range(n_groups):
@@ -374,7 +392,7 @@ def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_rewar
         count, mean, lower, upper = _combine_first(part)
         for b in range(n_groups):
             _masked_second_pass(out, mask, b, mean, part)
-        std = _std_from(_combine_second(part), count, ddof, lower, upper)
+        std = _std_from(_combine_second(part), count, ddof, lower, upper, _weight_total(used))
         for b in range(n_groups):
             _apply_whiten(out, mask, b, mean, std, eps)
     if scheme_id == SAW_GRPO or scheme_id == SAW_GDPO:
@@ -402,8 +420,9 @@ def compute_parallel(scheme_id, rewards, weights, ddof, eps, reward_min, has_rew
         cv = _cv_weights(opart, ddof, reward_min, has_reward_min, delta)
         used = _saw_scaled_weights(scheme_id, cv, weights)
     kind = _kind_of(scheme_id)
+    scratch = np.empty((n_groups, 3, n_objectives))
     for b in prange(n_groups):
-        _group(kind, rewards, b, used, ddof, eps, mask, out, effective)
+        _group(kind, rewards, b, used, ddof, eps, mask, out, effective, scratch)
     if scheme_id == GDPO or scheme_id == SAW_GDPO:
         part = np.empty((n_groups, 5))
         for b in prange(n_groups):
@@ -411,7 +430,7 @@ def compute_parallel(scheme_id, rewards, weights, ddof, eps, reward_min, has_rew
         count, mean, lower, upper = _combine_first(part)
         for b in prange(n_groups):
             _masked_second_pass(out, mask, b, mean, part)
-        std = _std_from(_combine_second(part), count, ddof, lower, upper)
+        std = _std_from(_combine_second(part), count, ddof, lower, upper, _weight_total(used))
         for b in prange(n_groups):
             _apply_whiten(out, mask, b, mean, std, eps)
     if scheme_id == SAW_GRPO or scheme_id == SAW_GDPO:

@@ -89,6 +89,7 @@ class Scheme:
         """
         rewards, squeezed = validation.check_rewards(rewards)
         weights = validation.check_weights(weights, rewards.shape[2])
+        validation.check_magnitude(rewards, weights)
         ddof = validation.check_ddof(ddof)
         eps = validation.check_eps(eps)
         reward_min = validation.check_reward_min(reward_min, rewards)
@@ -182,7 +183,7 @@ def advantages(rewards, scheme, weights=None, *, ddof: int = 0, eps: float = 0.0
     >>> import numpy as np, mowsim
     >>> r = np.array([[1.0, 0.0], [0.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
     >>> mowsim.advantages(r, "dvao").round(3)
-    array([ 0.   , -1.   ,  1.   ,  0.   ])
+    array([ 0., -1.,  1.,  0.])
     """
     return get(scheme).compute(rewards, weights, ddof=ddof, eps=eps, reward_min=reward_min, backend=backend).advantages
 

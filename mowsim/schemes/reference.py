@@ -16,7 +16,9 @@ Conventions shared by every scheme (they are the library's contract, and the ker
 * A set of values that is constant (its spread is below ``ZERO_SPREAD_RTOL`` times its magnitude, i.e. zero up to
   rounding) has std exactly 0, and a zero-std quantity contributes exactly 0, whatever ``eps`` is. This replaces
   ``0 / (0 + eps)`` and, more importantly, ``rounding-noise / rounding-noise``, which TRL with ``eps=0`` would turn
-  into advantages of order 1 or NaN.
+  into advantages of order 1 or NaN. For GDPO's batch z-score the magnitude is at least ``sum_k w_k``, the scale of
+  a weighted sum of z-scores: when the objectives' z-scores cancel in every rollout (e.g. a binary reward and its
+  complement), the combination is rounding residue of order 1e-16, not a signal to whiten.
 """
 
 from __future__ import annotations
@@ -41,10 +43,15 @@ ZERO_SPREAD_RTOL = 1e-12
 """A set whose ``max - min`` is at most this times ``max(|max|, |min|)`` counts as constant (std exactly 0)."""
 
 
-def moments(values: np.ndarray, axis: int, ddof: int) -> tuple[np.ndarray, np.ndarray]:
-    """NaN-aware mean and std along ``axis``, with the library's zero-spread rule.
+def moments(values: np.ndarray, axis: int, ddof: int, magnitude: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    r"""NaN-aware mean and std along ``axis``, with the library's zero-spread rule.
 
-    Returns ``(mean, std)`` with ``axis`` removed. An all-NaN slice has mean 0 and std 0.
+    .. math:: \mu = \frac{1}{n} \sum_i x_i, \qquad
+              \sigma = \sqrt{\frac{1}{n - \text{ddof}} \sum_i (x_i - \mu)^2}
+
+    over the ``n`` non-NaN values, with ``sigma = 0`` when ``n - ddof <= 0`` or when
+    ``max - min <= ZERO_SPREAD_RTOL * max(|max|, |min|, magnitude)``. Returns ``(mean, std)`` with ``axis`` removed.
+    An all-NaN slice has mean 0 and std 0.
     """
     valid = ~np.isnan(values)
     count = valid.sum(axis=axis)
@@ -57,7 +64,7 @@ def moments(values: np.ndarray, axis: int, ddof: int) -> tuple[np.ndarray, np.nd
     lower = np.where(valid, values, np.inf).min(axis=axis)
     with np.errstate(invalid="ignore"):
         spread = upper - lower
-        scale = np.maximum(np.abs(upper), np.abs(lower))
+        scale = np.maximum(np.maximum(np.abs(upper), np.abs(lower)), magnitude)
         constant = (dof <= 0) | ~(spread > ZERO_SPREAD_RTOL * scale)
     std = np.where(constant, 0.0, np.sqrt(var))
     return mean, std
@@ -84,6 +91,14 @@ def _weighted_sum(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return total
 
 
+def _weight_total(weights: np.ndarray) -> float:
+    """``sum_k w_k`` in objective order (as the kernels add it)."""
+    total = 0.0
+    for weight in weights:
+        total += float(weight)
+    return total
+
+
 def _fixed_weights(weights: np.ndarray, n_groups: int) -> np.ndarray:
     return np.broadcast_to(weights / weights.sum(), (n_groups, weights.shape[0])).copy()
 
@@ -106,13 +121,14 @@ def objective_stats(rewards: np.ndarray, ddof: int, eps: float):
     return mean, std, centered, zscores
 
 
-def batch_whiten(values: np.ndarray, mask: np.ndarray, ddof: int, eps: float) -> np.ndarray:
+def batch_whiten(values: np.ndarray, mask: np.ndarray, ddof: int, eps: float, magnitude: float = 0.0) -> np.ndarray:
     """GDPO's batch normalization: ``(a - mean_batch a) / (std_batch a + eps)`` over the entries in ``mask``.
 
-    Entries outside ``mask`` are 0 and do not enter the batch statistics. A constant batch gives zeros.
+    Entries outside ``mask`` are 0 and do not enter the batch statistics. A constant batch gives zeros; ``magnitude``
+    is the floor of the zero-spread rule's scale (see :func:`moments`).
     """
     masked = np.where(mask, values, np.nan).ravel()
-    mean, std = moments(masked, axis=0, ddof=ddof)
+    mean, std = moments(masked, axis=0, ddof=ddof, magnitude=magnitude)
     return np.where(mask, _zscore(values - mean, std, eps), 0.0)
 
 
@@ -153,13 +169,15 @@ def gdpo(rewards: np.ndarray, weights: np.ndarray, ddof: int = 0, eps: float = 0
               A_{bj} = \frac{a_{bj} - \operatorname{mean}_{\text{batch}} a}{\operatorname{std}_{\text{batch}} a + \epsilon}
 
     Source: GDPO paper, Eq. 4-7; TRL ``multi_objective_aggregation="normalize_then_sum"``. The batch statistics run
-    over the scorable rollouts of groups that have >= 2 of them. (TRL also lets the rows of a group with a single
-    scorable rollout into the batch statistics, with value 0, and then whitens them to a nonzero advantage; mowsim
-    gives such a group 0, as every other scheme does.)
+    over the scorable rollouts of groups that have >= 2 of them. (TRL also lets the row of a group with a single
+    scorable rollout into the batch statistics, with value 0. Every group's AC values sum to 0, so the batch mean and
+    that row's advantage stay 0, but the extra count shrinks the batch std and scales every other advantage; mowsim
+    gives such a group 0 and leaves it out, as every other scheme does.)
     """
     mask = _scorable_mask(rewards)
     combined, _ = ac(rewards, weights, ddof, eps)
-    return batch_whiten(combined, mask, ddof, eps), _fixed_weights(weights, rewards.shape[0])
+    whitened = batch_whiten(combined, mask, ddof, eps, magnitude=_weight_total(weights))
+    return whitened, _fixed_weights(weights, rewards.shape[0])
 
 
 def dvao(rewards: np.ndarray, weights: np.ndarray, ddof: int = 0, eps: float = 0.0):
@@ -228,6 +246,9 @@ def saw_grpo(rewards, weights, ddof=0, eps=0.0, reward_min=None, delta=1e-8):
 
 def saw_gdpo(rewards, weights, ddof=0, eps=0.0, reward_min=None, delta=1e-8):
     r"""SAW-GDPO (advantage level): GDPO with weights ``K w'_k w_k``.
+
+    .. math:: a_{bj} = \sum_k K w'_k w_k A_k[b, j], \qquad
+              A_{bj} = \frac{a_{bj} - \operatorname{mean}_{\text{batch}} a}{\operatorname{std}_{\text{batch}} a + \epsilon}
 
     The factor ``K`` keeps the scale of equal-weight GDPO before the batch z-score. Source: SAW (2026), estimator
     ``gdpo-h``. See :func:`saw_cv_weights` for ``w'``.
