@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "bench": ("mowsim.bench", "time the schemes: Numba kernels vs the NumPy reference vs PyTorch"),
     "figures": ("mowsim.figures", "regenerate every paper figure from stored results"),
     "reproduce": ("mowsim.reproduce", "the main job: bounds, every study, every figure, REPORT.md"),
+    "llm": ("mowsim.llm.cli", "GRPO on a small local language model with each scheme, via the TRL plug-in"),
 }
 
 

@@ -152,8 +152,9 @@ def plot_score(score: pd.DataFrame, x: str, ax: Axes | None = None, *, y: str = 
     """A study's score against a knob: one line per scheme, its bootstrap 95 % CI as error bars.
 
     ``score`` has columns ``scheme``, ``x``, ``y``, ``ci_low`` and ``ci_high`` (see
-    :func:`mowsim.analysis.score_table`). ``dodge`` shifts the schemes apart horizontally by that fraction of the
-    smallest x spacing (in log space with ``log_x``), so overlapping error bars stay visible.
+    :func:`mowsim.analysis.score_table`). The x axis is linear, log (``log_x``) or symmetric-log (``symlog_x``, for
+    knobs that include 0). ``dodge`` spreads the schemes over that fraction of the smallest gap between knob values
+    (measured on the drawn scale), so error bars at one knob value do not hide each other.
     """
     missing = {"scheme", x, y, "ci_low", "ci_high"} - set(score.columns)
     if missing:
@@ -163,26 +164,25 @@ def plot_score(score: pd.DataFrame, x: str, ax: Axes | None = None, *, y: str = 
     names = scheme_order(score["scheme"].unique()) if schemes is None else scheme_order(schemes)
     xs = np.sort(score[x].unique().astype(np.float64))
     if log_x:
-        spacing = np.min(np.diff(np.log(xs))) if len(xs) > 1 else 1.0
-    else:
-        spacing = np.min(np.diff(xs)) if len(xs) > 1 else 1.0
+        ax.set_xscale("log")
+    elif symlog_x:
+        positive = xs[xs > 0]
+        ax.set_xscale("symlog", linthresh=float(positive.min()) if len(positive) else 1.0, linscale=0.5)
+    scale = ax.xaxis.get_transform()
+    drawn = scale.transform(xs.reshape(-1, 1)).ravel()
+    spacing = float(np.min(np.diff(drawn))) if len(xs) > 1 else 1.0
     for i, name in enumerate(names):
         rows = score[score["scheme"].astype(str) == name].sort_values(x)
         if rows.empty:
             continue
-        xv = rows[x].to_numpy(dtype=np.float64)
         shift = (i - (len(names) - 1) / 2) * dodge * spacing / max(len(names), 1)
-        xv = xv * np.exp(shift) if log_x else xv + shift
+        xv = scale.inverted().transform(
+            (scale.transform(rows[x].to_numpy(dtype=np.float64).reshape(-1, 1)) + shift)).ravel()
         yv = rows[y].to_numpy(dtype=np.float64)
         err = np.vstack([yv - rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy() - yv])
         ax.errorbar(xv, yv, yerr=np.clip(err, 0, None), color=SCHEME_COLORS[name],
                     marker=SCHEME_MARKERS.get(name, "o"), capsize=1.5, elinewidth=0.7, label=name)
-    if log_x:
-        ax.set_xscale("log")
-        ax.set_xticks(xs, [f"{v:g}" for v in xs])
-        ax.minorticks_off()
-    elif symlog_x:
-        ax.set_xscale("symlog", linthresh=float(np.min(xs[xs > 0])) if np.any(xs > 0) else 1.0)
+    if log_x or symlog_x:
         ax.set_xticks(xs, [f"{v:g}" for v in xs])
         ax.minorticks_off()
     ax.set_xlabel(x)
@@ -191,8 +191,10 @@ def plot_score(score: pd.DataFrame, x: str, ax: Axes | None = None, *, y: str = 
 
 
 def plot_curves(curves: pd.DataFrame, ax: Axes | None = None, *, x: str = "step", y: str = "mean",
-                schemes=None, band: bool = True) -> Axes:
+                schemes=None, band: bool = True, markers: int = 5) -> Axes:
     """Learning curves: per scheme the line ``y`` against ``x`` with a shaded 95 % CI (``ci_low``/``ci_high``).
+
+    ``markers`` scheme markers are spread along each line (0: none), matching :func:`scheme_legend`.
 
     ``curves`` is tidy with one row per (scheme, x), e.g. from :func:`mowsim.analysis.curve_ci` per scheme.
     """
@@ -207,7 +209,8 @@ def plot_curves(curves: pd.DataFrame, ax: Axes | None = None, *, x: str = "step"
         if rows.empty:
             continue
         color = SCHEME_COLORS[name]
-        ax.plot(rows[x], rows[y], color=color, label=name)
+        ax.plot(rows[x], rows[y], color=color, label=name, marker=SCHEME_MARKERS.get(name, "o"),
+                markevery=max(len(rows) // markers, 1) if markers else None, markersize=3)
         if band and {"ci_low", "ci_high"} <= set(rows.columns):
             ax.fill_between(rows[x], rows["ci_low"], rows["ci_high"], color=color, alpha=0.18, linewidth=0)
     ax.set_xlabel(x)

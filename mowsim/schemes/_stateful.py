@@ -38,13 +38,13 @@ def state_size(scheme_id: int, n_objectives: int) -> int:
     if scheme_id == HV_GUIDED:
         # header, buffer count, reference point (K), buffer (capacity x K)
         return HEADER + 1 + n_objectives + HV_CAPACITY * n_objectives
-    # header, K weights/estimates, one flag
-    return HEADER + n_objectives + 1
+    # header, then K weights, coefficients or estimates (NaN: no estimate yet)
+    return HEADER + n_objectives
 
 
 @njit(cache=True)
 def init_state(scheme_id, weights, state):
-    """Fresh state: r_pareto 1, no HV gain yet, weights = the user's (normalized), estimates unset."""
+    """Fresh state: r_pareto 1, no HV gain yet, weights = the user's (normalized), estimates unset (NaN)."""
     n_objectives = weights.shape[0]
     state[:] = 0.0
     state[R_PARETO] = 1.0
@@ -56,6 +56,10 @@ def init_state(scheme_id, weights, state):
     elif scheme_id == MGDA or scheme_id == PCGRAD:
         for k in range(n_objectives):
             state[HEADER + k] = weights[k] / total
+    elif scheme_id == DVAO_EMA or scheme_id == DVAO_RELIABLE:
+        # per objective, so an objective first seen constant (no variance to pool) starts its EMA when it varies
+        for k in range(n_objectives):
+            state[HEADER + k] = np.nan
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -126,42 +130,110 @@ def _dominates(a, b):
 
 
 @njit(cache=True)
-def hv_observe(state, performance, n_objectives, gain_scale):
-    """Lu et al.'s meta-reward update from the new policy's performance (maximized objectives).
-
-    ``dHV = max(HV(buffer + {p}) - HV(buffer), 0)``, ``r_pareto = 0.5 + 1.5 tanh(gain_scale * dHV)``; p joins the
-    buffer (and
-    evicts the points it dominates) when dHV > 0. The first call sets the buffer and the reference point to p.
-    """
-    count_slot = HEADER
+def _hv_buffer(state, n_objectives):
+    """Views of the reference point (d,) and the Pareto buffer (HV_CAPACITY, d) inside an hv-guided state."""
     ref = state[HEADER + 1:HEADER + 1 + n_objectives]
     start = HEADER + 1 + n_objectives
     buffer = state[start:start + HV_CAPACITY * n_objectives].reshape((HV_CAPACITY, n_objectives))
-    count = int(state[count_slot])
-    if state[STEP] == 0.0 and count == 0:
-        ref[:] = performance
-        buffer[0, :] = performance
-        state[count_slot] = 1.0
-        state[STEP] = 1.0
-        return
-    before = hypervolume(buffer, count, ref)
-    buffer_plus = np.empty((count + 1, n_objectives))
-    buffer_plus[:count] = buffer[:count]
-    buffer_plus[count] = performance
-    gain = max(hypervolume(buffer_plus, count + 1, ref) - before, 0.0)
+    return ref, buffer
+
+
+@njit(cache=True)
+def hv_start(state, performance, n_objectives):
+    """On the first observation (empty buffer) make ``performance`` the buffer and the reference point; return
+    whether it was the first. r_pareto stays 1 and dHV NaN until there is a gain to measure."""
+    if state[HEADER] != 0.0:
+        return False
+    ref, buffer = _hv_buffer(state, n_objectives)
+    ref[:] = performance
+    buffer[0, :] = performance
+    state[HEADER] = 1.0
+    state[STEP] += 1.0
+    return True
+
+
+@njit(cache=True)
+def hv_record(state, performance, n_objectives, gain_scale, gain):
+    """Record a hypervolume gain: ``dHV = max(gain, 0)``, ``r_pareto = 0.5 + 1.5 tanh(gain_scale * dHV)``, and when
+    dHV > 0 ``performance`` joins the buffer and evicts the points it dominates.
+
+    A ``performance`` weakly dominated by a buffer point has gain exactly 0 (the two hypervolumes then differ only by
+    rounding, which must not let a dominated point into the buffer). Returns False when ``performance`` should join
+    but the buffer already holds ``HV_CAPACITY`` mutually non-dominated points; the caller then keeps the best
+    ``HV_CAPACITY`` of the buffer and ``performance`` with :func:`hv_replace`.
+    """
+    _, buffer = _hv_buffer(state, n_objectives)
+    count = int(state[HEADER])
+    gain = max(gain, 0.0)
+    for i in range(count):
+        if _dominates(buffer[i], performance):
+            gain = 0.0
     state[DELTA_HV] = gain
     state[R_PARETO] = 0.5 + 1.5 * np.tanh(gain_scale * gain)
     state[STEP] += 1.0
-    if gain > 0.0:
-        kept = 0
-        for i in range(count):
-            if not _dominates(performance, buffer[i]):
-                buffer[kept] = buffer[i]
-                kept += 1
-        if kept < HV_CAPACITY:
-            buffer[kept] = performance
+    if not gain > 0.0:
+        return True
+    kept = 0
+    for i in range(count):
+        if not _dominates(performance, buffer[i]):
+            buffer[kept] = buffer[i]
             kept += 1
-        state[count_slot] = kept
+    state[HEADER] = kept
+    if kept == HV_CAPACITY:
+        return False
+    buffer[kept] = performance
+    state[HEADER] = kept + 1
+    return True
+
+
+@njit(cache=True)
+def hv_replace(state, performance, n_objectives, drop):
+    """Full buffer: ``drop`` indexes the least hypervolume contributor among the buffer's rows and ``performance``
+    (index ``HV_CAPACITY``); SMS-EMOA's archive rule. Its contribution is at most p's gain, so the buffer's
+    hypervolume never decreases."""
+    if drop < HV_CAPACITY:
+        _, buffer = _hv_buffer(state, n_objectives)
+        buffer[drop] = performance
+
+
+@njit(cache=True)
+def _least_contributor(points, ref):
+    """Row of ``points`` (n, d) whose removal loses the least hypervolume above ``ref``."""
+    count = points.shape[0]
+    total = hypervolume(points, count, ref)
+    others = np.empty((count - 1, points.shape[1]))
+    best = 0
+    best_loss = np.inf
+    for i in range(count):
+        m = 0
+        for r in range(count):
+            if r != i:
+                others[m] = points[r]
+                m += 1
+        loss = total - hypervolume(others, count - 1, ref)
+        if loss < best_loss:
+            best_loss = loss
+            best = i
+    return best
+
+
+@njit(cache=True)
+def hv_observe(state, performance, n_objectives, gain_scale):
+    """Lu et al.'s meta-reward update from the new policy's performance (maximized objectives, d <= 3).
+
+    The first call sets the buffer and the reference point to ``performance`` (:func:`hv_start`); later calls
+    measure ``HV(buffer + {p}) - HV(buffer)`` with the Numba :func:`hypervolume` and pass it to :func:`hv_record`.
+    """
+    if hv_start(state, performance, n_objectives):
+        return
+    ref, buffer = _hv_buffer(state, n_objectives)
+    count = int(state[HEADER])
+    candidates = np.empty((count + 1, n_objectives))
+    candidates[:count] = buffer[:count]
+    candidates[count] = performance
+    gain = hypervolume(candidates, count + 1, ref) - hypervolume(buffer, count, ref)
+    if not hv_record(state, performance, n_objectives, gain_scale, gain):
+        hv_replace(state, performance, n_objectives, _least_contributor(candidates, ref))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -169,89 +241,183 @@ def hv_observe(state, performance, n_objectives, gain_scale):
 
 
 @njit(cache=True)
-def _project_simplex(v, out):
-    """Euclidean projection of v onto the probability simplex (Duchi et al., 2008)."""
-    n = v.shape[0]
-    u = np.sort(v)[::-1]
-    running = 0.0
-    theta = 0.0
-    for i in range(n):
-        running += u[i]
-        candidate = (running - 1.0) / (i + 1)
-        if u[i] - candidate > 0.0:
-            theta = candidate
-    for i in range(n):
-        out[i] = max(v[i] - theta, 0.0)
+def _solve_small(matrix, rhs, out):
+    """Solve ``matrix @ out = rhs`` (a small square system) by Gaussian elimination with partial pivoting.
+
+    Returns False, leaving ``out`` unspecified, when a pivot vanishes relative to the matrix's largest entry.
+    """
+    n = rhs.shape[0]
+    a = matrix.copy()
+    b = rhs.copy()
+    largest = 0.0
+    for r in range(n):
+        for c in range(n):
+            largest = max(largest, abs(a[r, c]))
+    for c in range(n):
+        pivot = c
+        for r in range(c + 1, n):
+            if abs(a[r, c]) > abs(a[pivot, c]):
+                pivot = r
+        if not abs(a[pivot, c]) > 1e-14 * largest:
+            return False
+        if pivot != c:
+            for m in range(n):
+                a[c, m], a[pivot, m] = a[pivot, m], a[c, m]
+            b[c], b[pivot] = b[pivot], b[c]
+        for r in range(c + 1, n):
+            factor = a[r, c] / a[c, c]
+            if factor != 0.0:
+                for m in range(c, n):
+                    a[r, m] -= factor * a[c, m]
+                b[r] -= factor * b[c]
+    for r in range(n - 1, -1, -1):
+        total = b[r]
+        for m in range(r + 1, n):
+            total -= a[r, m] * out[m]
+        out[r] = total / a[r, r]
+    return True
 
 
 @njit(cache=True)
-def min_norm_weights(gram, alpha, iterations=2000):
+def min_norm_weights(gram, alpha):
     """MGDA's min-norm point of the convex hull of the gradients, from their Gram matrix.
 
-    Solves ``min_{alpha in simplex} alpha^T Gram alpha`` (Désidéri, 2012; Sener & Koltun, 2018) by accelerated
-    projected gradient (FISTA) with step ``1 / (2 trace(Gram))`` <= 1/L, which reaches exact zeros on the inactive
-    objectives (Frank-Wolfe, Sener & Koltun's Alg. 2, only approaches them). ``alpha`` holds the result.
+    Solves ``min_{alpha in simplex} alpha^T Gram alpha`` (Désidéri, 2012; Sener & Koltun, 2018) with Wolfe's
+    (1976) min-norm-point algorithm, which needs only inner products: a corral ``S`` of vertices holds the current
+    point ``x = sum_{k in S} alpha_k g_k``; the vertex ``j`` minimizing ``<x, g_j>`` enters while
+    ``<x, g_j> < |x|^2``, and each minor cycle moves toward the affine min-norm point of ``S`` (a bordered linear
+    solve), dropping the vertices whose weight reaches 0. It stops at the optimality condition
+    ``<x, g_k> >= |x|^2`` for every k, exact up to rounding, in finitely many steps. First-order methods
+    (Frank-Wolfe, Sener & Koltun's Alg. 2; projected gradient) converge slowly when the gradient norms differ by
+    orders of magnitude. ``alpha`` holds the result; all-zero gradients give ``1/K`` each.
     """
     n = gram.shape[0]
-    trace = 0.0
-    for k in range(n):
-        trace += gram[k, k]
     for k in range(n):
         alpha[k] = 1.0 / n
-    if trace <= 0.0:
+    top = 0.0
+    for k in range(n):
+        top = max(top, gram[k, k])
+    if not top > 0.0:
         return
-    step = 1.0 / trace
-    y = alpha.copy()
-    previous = alpha.copy()
-    candidate = np.empty(n)
-    momentum = 1.0
-    for _ in range(iterations):
+    scaled = gram / top  # alpha is scale-invariant; unit diagonal scale keeps the tolerances absolute
+    weight = np.zeros(n)
+    members = np.empty(n, dtype=np.int64)
+    start = 0
+    for k in range(1, n):
+        if scaled[k, k] < scaled[start, start]:
+            start = k
+    weight[start] = 1.0
+    members[0] = start
+    size = 1
+    inner = np.empty(n)
+    bordered = np.empty((n + 1, n + 1))
+    rhs = np.empty(n + 1)
+    affine = np.empty(n + 1)
+    for _ in range(20 * n + 20):
         for k in range(n):
-            grad = 0.0
-            for m in range(n):
-                grad += gram[k, m] * y[m]
-            candidate[k] = y[k] - step * grad  # step 1/(2 trace) on the true gradient 2 Gram y
-        _project_simplex(candidate, alpha)
-        next_momentum = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * momentum * momentum))
-        change = 0.0
-        for k in range(n):
-            y[k] = alpha[k] + (momentum - 1.0) / next_momentum * (alpha[k] - previous[k])
-            change = max(change, abs(alpha[k] - previous[k]))
-            previous[k] = alpha[k]
-        momentum = next_momentum
-        if change < 1e-15:
+            total = 0.0
+            for m in range(size):
+                total += scaled[k, members[m]] * weight[members[m]]
+            inner[k] = total
+        norm_sq = 0.0
+        for m in range(size):
+            norm_sq += weight[members[m]] * inner[members[m]]
+        entering = 0
+        for k in range(1, n):
+            if inner[k] < inner[entering]:
+                entering = k
+        if inner[entering] >= norm_sq - 1e-15:
             break
+        already = False
+        for m in range(size):
+            if members[m] == entering:
+                already = True
+        if already:  # rounding: the affine minimum of S was not reached exactly; nothing left to gain
+            break
+        members[size] = entering
+        size += 1
+        singular = False
+        for _minor in range(n + 1):
+            for r in range(size):
+                for c in range(size):
+                    bordered[r, c] = scaled[members[r], members[c]]
+                bordered[r, size] = 1.0
+                bordered[size, r] = 1.0
+                rhs[r] = 0.0
+            bordered[size, size] = 0.0
+            rhs[size] = 1.0
+            if not _solve_small(bordered[:size + 1, :size + 1], rhs[:size + 1], affine[:size + 1]):
+                singular = True  # affinely dependent corral (rounding): keep the current point
+                break
+            step = 1.0
+            for m in range(size):
+                if affine[m] <= 0.0:
+                    current = weight[members[m]]
+                    step = min(step, current / (current - affine[m]))
+            kept = 0
+            for m in range(size):
+                k = members[m]
+                value = weight[k] + step * (affine[m] - weight[k])
+                if step == 1.0 or value > 1e-15:
+                    weight[k] = max(value, 0.0)
+                    members[kept] = k
+                    kept += 1
+                else:
+                    weight[k] = 0.0
+            size = kept
+            if step == 1.0:
+                break
+        if singular:
+            break
+    total = 0.0
+    for k in range(n):
+        weight[k] = max(weight[k], 0.0)
+        total += weight[k]
+    for k in range(n):
+        alpha[k] = weight[k] / total
 
 
 @njit(cache=True)
-def pcgrad_weights(gram, step, beta):
-    """PCGrad (Yu et al., 2020) as coefficients on the original gradients: ``sum_i g_i' = sum_k beta_k g_k``.
+def pcgrad_orders(step, orders):
+    """The projection orders PCGrad uses at ``step``: row ``i`` of ``orders`` (K, K) is the permutation in which
+    ``g_i`` meets the other gradients (Yu et al. shuffle once per ``g_i``).
 
-    Each ``g_i`` is projected onto the normal plane of every ``g_j`` it conflicts with (negative dot product), in a
-    random order. Every projection adds a non-negative multiple of some ``g_j``, so all inner products follow from
-    the Gram matrix and ``beta_k >= 1``. The order is a permutation drawn from ``step`` (deterministic per step).
+    Fisher-Yates with a splitmix64 stream seeded by ``step``, so a step's orders are reproducible.
     """
-    n = gram.shape[0]
-    for k in range(n):
-        beta[k] = 0.0
-    coef = np.empty(n)
-    order = np.empty(n, dtype=np.int64)
+    n = orders.shape[0]
     seed = np.uint64(step) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x632BE59BD9B4E019)
     for i in range(n):
-        coef[:] = 0.0
-        coef[i] = 1.0
         for m in range(n):
-            order[m] = m
-        for m in range(n - 1, 0, -1):  # Fisher-Yates with a splitmix64 stream
+            orders[i, m] = m
+        for m in range(n - 1, 0, -1):
             seed += np.uint64(0x9E3779B97F4A7C15)
             z = seed
             z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
             z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
             z = z ^ (z >> np.uint64(31))
             swap = int(z % np.uint64(m + 1))
-            order[m], order[swap] = order[swap], order[m]
-        for step_j in range(n):
-            j = order[step_j]
+            orders[i, m], orders[i, swap] = orders[i, swap], orders[i, m]
+
+
+@njit(cache=True)
+def pcgrad_weights(gram, step, beta):
+    """PCGrad (Yu et al., 2020) as coefficients on the original gradients: ``sum_i g_i' = sum_k beta_k g_k``.
+
+    Each ``g_i`` is projected onto the normal plane of every other ``g_j`` it conflicts with (negative dot
+    product), in the order :func:`pcgrad_orders` draws for ``step``. Every projection adds a non-negative multiple
+    of some ``g_j``, so all inner products follow from the Gram matrix and ``beta_k >= 1``.
+    """
+    n = gram.shape[0]
+    for k in range(n):
+        beta[k] = 0.0
+    coef = np.empty(n)
+    orders = np.empty((n, n), dtype=np.int64)
+    pcgrad_orders(step, orders)
+    for i in range(n):
+        coef[:] = 0.0
+        coef[i] = 1.0
+        for position in range(n):
+            j = orders[i, position]
             if j == i or gram[j, j] <= 0.0:
                 continue
             dot = 0.0
@@ -321,14 +487,23 @@ def pre_update(scheme_id, state, params, weights, rewards, rescored, has_rescore
         for k in range(n_objectives):
             slots[k] -= log_total
     elif scheme_id == MGDA:
-        scaled = np.empty((n_objectives, n_objectives))
+        # over the weighted objectives only: a zero weight makes w_k g_k = 0, a trivial min-norm point
+        active = np.empty(n_objectives, dtype=np.int64)
+        n_active = 0
         for k in range(n_objectives):
-            for m in range(n_objectives):
-                scaled[k, m] = weights[k] * weights[m] * gram[k, m]
-        alpha = np.empty(n_objectives)
+            slots[k] = 0.0
+            if weights[k] > 0.0:
+                active[n_active] = k
+                n_active += 1
+        scaled = np.empty((n_active, n_active))
+        for a in range(n_active):
+            for b in range(n_active):
+                k, m = active[a], active[b]
+                scaled[a, b] = weights[k] * weights[m] * gram[k, m]
+        alpha = np.empty(n_active)
         min_norm_weights(scaled, alpha)
-        for k in range(n_objectives):
-            slots[k] = alpha[k] * weights[k]
+        for a in range(n_active):
+            slots[active[a]] = alpha[a] * weights[active[a]]
     elif scheme_id == PCGRAD:
         scaled = np.empty((n_objectives, n_objectives))
         for k in range(n_objectives):
@@ -346,11 +521,7 @@ def pre_update(scheme_id, state, params, weights, rewards, rescored, has_rescore
         for k in range(n_objectives):
             if batch_count[k] > 0.0:
                 value = batch_var[k] / batch_count[k]
-                if state[HEADER + n_objectives] == 0.0:
-                    slots[k] = value
-                else:
-                    slots[k] = decay * slots[k] + (1.0 - decay) * value
-        state[HEADER + n_objectives] = 1.0
+                slots[k] = value if np.isnan(slots[k]) else decay * slots[k] + (1.0 - decay) * value
     elif scheme_id == DVAO_RELIABLE:
         decay = params[0]
         if has_rescored:
@@ -365,21 +536,16 @@ def pre_update(scheme_id, state, params, weights, rewards, rescored, has_rescore
                             count += 1.0
                 if count > 0.0:
                     value = total / count
-                    if state[HEADER + n_objectives] == 0.0:
-                        slots[k] = value
-                    else:
-                        slots[k] = decay * slots[k] + (1.0 - decay) * value
-            state[HEADER + n_objectives] = 1.0
+                    slots[k] = value if np.isnan(slots[k]) else decay * slots[k] + (1.0 - decay) * value
 
 
 @njit(cache=True)
-def _noise_variance(state, params, k, n_objectives):
+def _noise_variance(state, params, k):
     known = params[1 + k]
     if not np.isnan(known):
         return known
-    if state[HEADER + n_objectives] == 0.0:
-        return 0.0
-    return state[HEADER + k]
+    estimate = state[HEADER + k]
+    return 0.0 if np.isnan(estimate) else estimate
 
 
 @njit(cache=True)
@@ -426,11 +592,11 @@ def advantages(scheme_id, state, params, rewards, weights, ddof, eps, out, effec
             if std[k] > 0.0:
                 if scheme_id == DVAO_EMA:
                     shrinkage = params[1]
-                    pooled = slots[k] if state[HEADER + n_objectives] != 0.0 else std[k] * std[k]
+                    pooled = std[k] * std[k] if np.isnan(slots[k]) else slots[k]
                     s = np.sqrt(shrinkage * pooled + (1.0 - shrinkage) * std[k] * std[k])
                 else:
                     correction = (n_scored - 1.0) / max(n_scored - ddof, 1.0)
-                    s = np.sqrt(max(std[k] * std[k] - correction * _noise_variance(state, params, k, n_objectives),
+                    s = np.sqrt(max(std[k] * std[k] - correction * _noise_variance(state, params, k),
                                     0.0))
             spread[k] = s
             total += weights[k] * s

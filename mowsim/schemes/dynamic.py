@@ -109,27 +109,35 @@ class StatefulScheme(Scheme):
         lr : float
             The policy learning rate (the step size ``eta`` of the exponentiated-gradient update).
         """
+        given = {"gram": gram is not None or objective_gradients is not None, "rewards": rewards is not None,
+                 "rescored": rescored is not None, "performance": performance is not None}
+        if not any(given.values()):
+            raise ValueError(f"update() got no feedback; scheme {self.name!r} declares feedback={self.feedback}. "
+                             "Pass it as keywords, e.g. update(gram=...) or update(performance=...).")
+        if performance is None:
+            missing = [name for name in self._required_feedback() if not given[name]]
+            if missing:
+                raise ValueError(f"scheme {self.name!r} needs feedback {missing} in the update() before the "
+                                 f"advantages (it declares feedback={self.feedback}).")
+        if given["rescored"] and not given["rewards"]:
+            raise ValueError("rescored is a second scoring of the batch; pass the batch too: "
+                             "update(rewards=..., rescored=...).")
+        if performance is not None:
+            perf = np.asarray(performance, dtype=np.float64)
+            if perf.ndim != 1 or perf.shape[0] < 1 or not np.all(np.isfinite(perf)):
+                raise ValueError(f"performance must be a finite vector of shape (K,); got {performance!r}.")
+            self._observe(np.ascontiguousarray(perf))
+        if not (given["gram"] or given["rewards"]):
+            return self
+        lr = validation.check_scalar(lr, "lr", low=0.0)
+        ddof = validation.check_ddof(ddof)
         if objective_gradients is not None:
+            if gram is not None:
+                raise ValueError("pass either gram or objective_gradients, not both.")
             g = np.asarray(objective_gradients, dtype=np.float64)
             if g.ndim != 2:
                 raise ValueError(f"objective_gradients must have shape (K, n_params); got {g.shape}.")
             gram = g @ g.T
-        missing = [name for name, value in (("gram", gram), ("rewards", rewards), ("rescored", rescored))
-                   if name in self.feedback and name != "rescored" and value is None and performance is None]
-        if missing:
-            raise ValueError(f"scheme {self.name!r} needs feedback {missing} in update(); it declares "
-                             f"feedback={self.feedback}.")
-        if performance is not None:
-            perf = np.asarray(performance, dtype=np.float64)
-            if perf.ndim != 1 or not np.all(np.isfinite(perf)):
-                raise ValueError(f"performance must be a finite vector (K,); got {performance!r}.")
-            if self._state is None:
-                self.reset(perf.shape[0])
-            _stateful.post_update(self.kernel_id, self._state, self.kernel_params(perf.shape[0]),
-                                  np.ascontiguousarray(perf))
-        if gram is None and rewards is None and rescored is None:
-            return self
-        ddof = validation.check_ddof(ddof)
         n_objectives = None
         if rewards is not None:
             rewards, _ = validation.check_rewards(rewards)
@@ -138,19 +146,29 @@ class StatefulScheme(Scheme):
             gram = np.ascontiguousarray(gram, dtype=np.float64)
             if gram.ndim != 2 or gram.shape[0] != gram.shape[1] or not np.all(np.isfinite(gram)):
                 raise ValueError(f"gram must be a finite square matrix (K, K); got shape {gram.shape}.")
-            n_objectives = n_objectives or gram.shape[0]
-        self._ensure_state(n_objectives, None if self._weights is None else self._weights)
+            if n_objectives is not None and gram.shape[0] != n_objectives:
+                raise ValueError(f"gram is {gram.shape[0]} x {gram.shape[0]} but the rewards have {n_objectives} "
+                                 "objectives.")
+            n_objectives = gram.shape[0]
+        same_k = self._weights is not None and self._weights.shape[0] == n_objectives
+        self._ensure_state(n_objectives, self._weights if same_k else None)
         k = self._weights.shape[0]
         if rewards is None:
             rewards = np.zeros((1, 1, k))
-        has_rescored = rescored is not None
-        rescored_arr = validation.check_rewards(rescored)[0] if has_rescored else rewards
-        if has_rescored and rescored_arr.shape != rewards.shape:
+        rescored_arr = validation.check_rewards(rescored)[0] if given["rescored"] else rewards
+        if rescored_arr.shape != rewards.shape:
             raise ValueError(f"rescored has shape {rescored_arr.shape}; expected the rewards' shape {rewards.shape}.")
         gram_arr = gram if gram is not None else np.zeros((k, k))
         _stateful.pre_update(self.kernel_id, self._state, self.kernel_params(k), self._weights, rewards,
-                             rescored_arr, has_rescored, gram_arr, float(lr), ddof)
+                             rescored_arr, given["rescored"], gram_arr, lr, ddof)
         return self
+
+    def _required_feedback(self) -> tuple[str, ...]:
+        """The feedback an update() before the advantages (one without ``performance``) must carry."""
+        return tuple(name for name in self.feedback if name != "performance")
+
+    def _observe(self, performance: np.ndarray) -> None:
+        """Take the updated policy's held-out performance (only hv-guided uses it)."""
 
     # -- advantages --------------------------------------------------------------------------------------------
     def _run(self, rewards, weights, ddof, eps, reward_min, backend):
@@ -189,8 +207,9 @@ class HypervolumeGuided(StatefulScheme):
     default ``apply_to="advantage"`` scales the RC advantage instead, ``A = r_pareto * A_RC`` (a step-size
     modulation in [0.5, 2), which is what the meta-reward does under RLOO/REINFORCE); ``apply_to="reward"``
     reproduces the code. Their hypervolume is a hand-written slicing whose 1-D base case is not clipped at the
-    reference; mowsim uses moocore's exact hypervolume (a Numba fast path for up to 3 objectives in the compiled
-    loops, tested against moocore). Feedback: ``performance`` after each update.
+    reference; mowsim uses an exact hypervolume: a Numba slicing for up to 3 objectives (the compiled loops, and
+    this object; tested against moocore) and moocore beyond. The buffer keeps at most ``HV_CAPACITY`` (64) points;
+    a full buffer drops its least hypervolume contributor. Feedback: ``performance`` after each update.
     """
 
     name = "hv-guided"
@@ -214,16 +233,29 @@ class HypervolumeGuided(StatefulScheme):
     def _state_dims(self, n_objectives: int) -> int:
         return n_objectives
 
-    def update(self, *, performance=None, **ignored) -> "HypervolumeGuided":
-        if performance is None:
-            return self
-        perf = np.asarray(performance, dtype=np.float64)
-        if self._state is None or self._hv_dims() != perf.shape[0]:
-            object.__setattr__(self, "_state", np.empty(self.state_size(perf.shape[0])))
-            _stateful.init_state(self.kernel_id, np.ones(perf.shape[0]), self._state)
+    def _observe(self, performance: np.ndarray) -> None:
+        d = performance.shape[0]
+        if self._state is None or self._hv_dims() != d:
+            # the buffer lives in the space of the measured objectives, which may be fewer than the rewarded ones
+            object.__setattr__(self, "_state", np.empty(self.state_size(d)))
+            _stateful.init_state(self.kernel_id, np.ones(d), self._state)
             if self._weights is None:
-                object.__setattr__(self, "_weights", np.full(perf.shape[0], 1.0 / perf.shape[0]))
-        return super().update(performance=perf)
+                object.__setattr__(self, "_weights", np.full(d, 1.0 / d))
+        if d <= 3:
+            _stateful.post_update(self.kernel_id, self._state, self.kernel_params(d), performance)
+            return
+        if _stateful.hv_start(self._state, performance, d):
+            return
+        buffer, ref = self.pareto_buffer(), self.reference_point()
+        candidates = np.vstack([buffer, performance])
+        gain = hypervolume(candidates, ref) - hypervolume(buffer, ref)
+        if not _stateful.hv_record(self._state, performance, d, self.gain_scale, gain):
+            import moocore
+
+            contributions = np.zeros(len(candidates))
+            dominating = np.all(candidates > ref, axis=1)
+            contributions[dominating] = moocore.hv_contributions(candidates[dominating], ref=ref, maximise=True)
+            _stateful.hv_replace(self._state, performance, d, int(np.argmin(contributions)))
 
     def _hv_dims(self) -> int:
         size = self._state.shape[0] - _stateful.HEADER - 1
@@ -300,7 +332,8 @@ class MGDA(_GramCombination):
     r"""MGDA: the min-norm point of the convex hull of the per-objective gradients (Désidéri, 2012; Sener & Koltun,
     NeurIPS 2018, "Multi-Task Learning as Multi-Objective Optimization").
 
-    ``alpha = argmin_{alpha in simplex} |sum_k alpha_k w_k g_k|^2`` by Frank-Wolfe on the Gram matrix. Because the
+    ``alpha = argmin_{alpha in simplex} |sum_k alpha_k w_k g_k|^2``, solved exactly from the Gram matrix by Wolfe's
+    min-norm-point algorithm (see :func:`mowsim.schemes._stateful.min_norm_weights`). Because the
     policy gradient is linear in the advantages, the MGDA direction is the gradient of the surrogate with
     advantages ``A = sum_k alpha_k w_k A_k``, which is what this scheme returns. Feedback: ``gram``.
     """
@@ -330,8 +363,9 @@ class DVAOEMA(StatefulScheme):
     r"""mowsim's own variant: DVAO with cross-batch pooled variance (answers "would historical variance help when G
     must be small?").
 
-    Keeps an EMA ``v_k`` (``decay``) of each objective's mean within-group variance over batches, and shrinks each
-    group's variance toward it: ``s_bk^2 = lambda v_k + (1 - lambda) sigma_bk^2`` (``lambda = shrinkage``; 0 if
+    Keeps an EMA ``v_k`` (``decay``) of each objective's mean within-group variance over batches (started at the
+    first batch in which the objective varies; until then ``s_bk = sigma_bk``), and shrinks each group's variance
+    toward it: ``s_bk^2 = lambda v_k + (1 - lambda) sigma_bk^2`` (``lambda = shrinkage``; 0 if
     the objective is constant in the group, so saturated objectives still drop out). Then
     ``A = sum_k w_k (r_k - mu_k) / (sum_l w_l s_bl + eps)``: DVAO's form with a steadier denominator. ``shrinkage=0``
     is DVAO exactly (at eps=0). Not in any paper. Feedback: ``rewards``.
@@ -352,17 +386,16 @@ class DVAOEMA(StatefulScheme):
         return np.array([self.decay, self.shrinkage])
 
     def pooled_variance(self) -> np.ndarray:
+        """The EMA of each objective's mean within-group variance; NaN until the objective has varied in a group."""
         k = self._weights.shape[0]
         return self._state[_stateful.HEADER:_stateful.HEADER + k].copy()
 
     def _reference(self, rewards, weights, ddof, eps):
         mask = reference._scorable_mask(rewards)
         _, std, centered, _ = reference.objective_stats(rewards, ddof, eps)
-        k = weights.shape[0]
-        initialized = self._state[_stateful.HEADER + k] != 0.0
-        pooled = self.pooled_variance() if initialized else None
         var = std**2
-        shrunk_var = var if pooled is None else self.shrinkage * pooled + (1.0 - self.shrinkage) * var
+        pooled = np.where(np.isnan(self.pooled_variance()), var, self.pooled_variance())
+        shrunk_var = self.shrinkage * pooled + (1.0 - self.shrinkage) * var
         spread = np.where(std > 0, np.sqrt(shrunk_var), 0.0)
         total = (weights * spread).sum(axis=1)
         fixed = reference._fixed_weights(weights, rewards.shape[0])
@@ -384,12 +417,13 @@ class DVAOReliable(StatefulScheme):
     ``s_k ~ 0`` and drops out, where DVAO would let it inflate the shared denominator. The noise variance is
     ``noise_variance[k]`` when given, otherwise an EMA (``decay``) of ``(r - r')^2 / 2`` over a second independent
     scoring ``r'`` of the same rollouts. With zero noise it is DVAO. ``|A| <= max_k |A_k|`` and mean-square <= 1
-    (a convex combination of z-scores). Not in any paper. Feedback: ``rescored`` (unless the noise is known).
+    (a convex combination of z-scores). Not in any paper. Feedback: ``rewards`` with ``rescored`` (unless every
+    noise variance is known).
     """
 
     name = "dvao-reliable"
     kernel_id = _stateful.DVAO_RELIABLE
-    feedback = ("rescored",)
+    feedback = ("rewards", "rescored")
     decay: float = 0.9
     noise_variance: tuple | None = None
     """Known noise variance per objective; None (or NaN entries) means estimate it from rescoring."""
@@ -413,13 +447,16 @@ class DVAOReliable(StatefulScheme):
             known = values
         return np.concatenate([[self.decay], known])
 
+    def _required_feedback(self) -> tuple[str, ...]:
+        known = self.noise_variance is not None and not np.any(np.isnan(np.asarray(self.noise_variance, float)))
+        return () if known else ("rewards", "rescored")
+
     def noise_estimate(self) -> np.ndarray:
+        """The noise variance each objective's spread is corrected by: the known one, else the rescoring EMA (0
+        before any rescoring)."""
         k = self._weights.shape[0]
         params = self.kernel_params(k)
-        out = np.empty(k)
-        for i in range(k):
-            out[i] = _stateful._noise_variance.py_func(self._state, params, i, k)
-        return out
+        return np.array([_stateful._noise_variance.py_func(self._state, params, i) for i in range(k)])
 
     def _reference(self, rewards, weights, ddof, eps):
         mask = reference._scorable_mask(rewards)

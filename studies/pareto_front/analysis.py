@@ -1,0 +1,89 @@
+"""Scores and plot of the pareto_front study.
+
+Headline metric ``hypervolume``: per scheme, instance and seed, the hypervolume of the final expected-reward vectors
+over all weights (one front per run), reference point (0, 0) (the worst value of a [0, 1] reward, so every point
+counts; the initial policy's performance would drop the extremes of a conflicting front), then its mean over
+instances and seeds with a bootstrap 95 % CI. ``normalized_value``: per (w1, scheme),
+``(w . E[r]_final - w . E[r]_initial) / (best - w . E[r]_initial)``, the share of the achievable gain for that
+weight; its robust aggregate over w1 says whether a scheme serves every trade-off or only some.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from mowsim import analysis, plotting
+
+KNOB = "w1"
+OBJECTIVES = ("objective_0", "objective_1")
+REFERENCE = (0.0, 0.0)
+
+
+def final_points(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per run: scheme, seed, instance, w1, best_value, the final and initial expected reward of each
+    objective."""
+    keep = ("scheme", "seed", "instance", KNOB, "best_value")
+    final = analysis.final_objectives(df, keep=keep)
+    initial = analysis.final_objectives(df, keep=(), step=0).rename(columns={o: f"{o}_initial" for o in OBJECTIVES})
+    return final.merge(initial, on=analysis.run_columns(df), how="left")
+
+
+def per_run(df: pd.DataFrame) -> pd.DataFrame:
+    points = final_points(df)
+    w = points[KNOB].to_numpy(dtype=np.float64)
+    value = w * points["objective_0"] + (1 - w) * points["objective_1"]
+    initial = w * points["objective_0_initial"] + (1 - w) * points["objective_1_initial"]
+    points["normalized_value"] = analysis.normalized_score(value, initial, points["best_value"])
+    return points
+
+
+def seed_hypervolumes(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (scheme, instance, seed): the hypervolume of the final points over all weights (one front per seed)."""
+    points = final_points(df)
+    keys = ["scheme", "instance", "seed"] if "instance" in points else ["scheme", "seed"]
+    rows = []
+    for key, group in points.groupby(keys, observed=True, sort=True):
+        row = dict(zip(keys, key))
+        row["hypervolume"] = analysis.hypervolume(group[list(OBJECTIVES)].to_numpy(), REFERENCE)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def score(df: pd.DataFrame) -> pd.DataFrame:
+    """Per scheme: ``hypervolume`` with its CI; per (w1, scheme): ``normalized_value`` with CIs and robust
+    aggregates over w1 (``w1`` is NaN on the hypervolume rows)."""
+    return pd.concat([
+        analysis.score_table(seed_hypervolumes(df), "hypervolume"),
+        analysis.score_table(per_run(df), "normalized_value", knobs=[KNOB]),
+    ], ignore_index=True)
+
+
+def front_summary(df: pd.DataFrame, instance: int | None = None) -> pd.DataFrame:
+    """Per (scheme, w1): the mean final point over seeds with bootstrap 95 % CIs per coordinate, for
+    :func:`mowsim.plotting.plot_fronts`. Fronts of different instances differ, so one ``instance`` is summarized
+    (default: the smallest present)."""
+    points = final_points(df)
+    if "instance" in points:
+        points = points[points["instance"] == (points["instance"].min() if instance is None else instance)]
+    rows = []
+    for (scheme, w1), group in points.groupby(["scheme", KNOB], observed=True, sort=True):
+        row = {"scheme": scheme, KNOB: w1}
+        for name in OBJECTIVES:
+            values = group[name].to_numpy()
+            row[name] = values.mean()
+            row[f"{name}_low"], row[f"{name}_high"] = analysis.bootstrap_ci(values)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def plot(df: pd.DataFrame, ax: Axes | None = None, *, schemes=None, instance: int | None = None) -> Axes:
+    """Each scheme's mean front on one ``instance`` (final points joined in weight order) with 95 % CIs."""
+    fronts = front_summary(df, instance)
+    if schemes is not None:
+        fronts = fronts[fronts["scheme"].astype(str).isin(schemes)]
+    ax = plotting.plot_fronts(fronts, ax)
+    ax.set_xlabel("objective 0 (expected reward)")
+    ax.set_ylabel("objective 1 (expected reward)")
+    return ax

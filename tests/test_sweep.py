@@ -1,0 +1,431 @@
+"""The sweep engine: cell keys, the atomic store, resume after kill -9 / Ctrl-C / SIGTERM, failures, executors, CLI.
+
+Every test runs fake studies written to ``tmp_path`` (``MOWSIM_STUDIES`` points there), with tiny cells.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import mowsim
+from mowsim import cli, sweep
+
+TINY = '''
+"""A tiny fake study: 3 noise levels x 2 schemes."""
+from mowsim.sweep import make_cell
+
+SETTINGS = tuple(
+    make_cell("tiny", index, "bandit", {"noise_sd": noise, "n_arms": 4}, scheme,
+              setting={"noise_sd": noise, "method": scheme}, steps=5, seeds=2, n_groups=8, group_size=4)
+    for index, (noise, scheme) in enumerate((n, s) for n in (0.0, 0.5, 1.0) for s in ("dvao", "gdpo"))
+)
+TESTING = ("tiny/0", "tiny/3")
+'''
+
+BROKEN = '''
+"""One cell of three raises: n_arms=1 is rejected by the environment."""
+from mowsim.sweep import make_cell
+
+SETTINGS = tuple(
+    make_cell("broken", index, "bandit", {"n_arms": arms}, "dvao", setting={"arms": arms}, steps=5, seeds=2,
+              n_groups=8, group_size=4)
+    for index, arms in enumerate((3, 1, 5))
+)
+'''
+
+# 24 cells of ~0.04 s each: a run with one worker is mid-way for about a second, time enough to interrupt it.
+SLOW = '''
+"""Enough cells to interrupt a run half-way."""
+from mowsim.sweep import make_cell
+
+SETTINGS = tuple(
+    make_cell("slow", index, "bandit", {"noise_sd": 0.05 * index}, "dvao", setting={"noise_sd": 0.05 * index},
+              steps=60, seeds=2)
+    for index in range(24)
+)
+'''
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("studies")
+    for name, source in (("tiny", TINY), ("broken", BROKEN), ("slow", SLOW)):
+        (root / name).mkdir()
+        (root / name / "sweep.py").write_text(textwrap.dedent(source))
+    (root / "_helpers").mkdir()  # not a study: private folders and folders without sweep.py are ignored
+    (root / "notes").mkdir()
+    return root
+
+
+@pytest.fixture(scope="module", autouse=True)
+def numba_cache_warm():
+    """Compile the training loop once, here, so the worker processes the tests start load it from Numba's cache
+    instead of each compiling it (minutes on a fresh checkout)."""
+    sweep.run_cell(_cell())
+
+
+@pytest.fixture(autouse=True)
+def studies_env(studies, monkeypatch) -> Path:
+    monkeypatch.setenv("MOWSIM_STUDIES", str(studies))
+    return studies
+
+
+def _env(studies) -> dict:
+    return {**os.environ, "MOWSIM_STUDIES": str(studies)}
+
+
+def _threads():
+    return concurrent.futures.ThreadPoolExecutor(2)
+
+
+def _cell(**changes) -> sweep.Cell:
+    base = sweep.make_cell("demo", 0, "bandit", {"noise_sd": 0.5, "n_arms": 4}, "dvao",
+                           setting={"noise_sd": 0.5}, steps=5, seeds=2, n_groups=8, group_size=4)
+    return dataclasses.replace(base, **changes)
+
+
+# --- cells and keys -------------------------------------------------------------------------------------------------
+
+
+def test_cell_id_and_normalized_fields():
+    cell = sweep.make_cell("demo", 3, "bandit", {"n_arms": 4, "noise_sd": [0.5, 0.1]}, "saw-grpo",
+                           setting={"b": 1, "a": (1, 2)}, scheme_kwargs={"delta": 1e-6}, weights=[1, 2], lr=1)
+    assert cell.id == "demo/3"
+    assert cell.env_kwargs == (("n_arms", 4), ("noise_sd", (0.5, 0.1)))
+    assert cell.setting == (("a", (1, 2)), ("b", 1))
+    assert cell.weights == (1.0, 2.0) and isinstance(cell.lr, float)
+    same = sweep.Cell("demo", 3, "bandit", (("noise_sd", (0.5, 0.1)), ("n_arms", 4)), "saw-grpo",
+                      scheme_kwargs=(("delta", 1e-6),), weights=(1.0, 2.0), setting=(("b", 1), ("a", (1, 2))))
+    assert same == cell and hash(same) == hash(cell) and same.key() == cell.key()
+    assert cell.scaled(steps=3).steps == 3 and cell.scaled(steps=3).seeds == cell.seeds
+    assert cell.scaled() == cell
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"env": "maze"}, "env must be one of"),
+    ({"scheme": "nope"}, "unknown scheme"),
+    ({"setting": {"seed": 1}}, "would overwrite result columns"),
+    ({"env_kwargs": {"noise_sd": {"a": 1}}}, "JSON-able"),
+    ({"study": "a/b"}, "without '/'"),
+    ({"steps": 2.5}, "steps must be an int"),
+])
+def test_cell_rejects_bad_fields(changes, match):
+    with pytest.raises(ValueError, match=match):
+        _cell(**changes)
+
+
+def test_key_changes_with_every_field():
+    cell = _cell()
+    other = {"study": "other", "index": 1, "env": "contextual", "env_kwargs": {"noise_sd": 0.25},
+             "scheme": "gdpo", "scheme_kwargs": {"x": 1}, "seeds": 3, "steps": 6, "group_size": 5, "n_groups": 9,
+             "lr": 0.5, "weights": (1.0, 2.0), "ddof": 1, "eps": 1e-4, "setting": {"noise_sd": 0.25}}
+    assert set(other) == {field.name for field in dataclasses.fields(sweep.Cell)}
+    keys = {cell.key()}
+    for name, value in other.items():
+        keys.add(dataclasses.replace(cell, **{name: value}).key())
+    assert len(keys) == len(other) + 1
+    assert len(cell.key()) == 16 and int(cell.key(), 16) >= 0
+
+
+def test_key_includes_the_mowsim_version(monkeypatch):
+    before = _cell().key()
+    monkeypatch.setattr(mowsim, "__version__", mowsim.__version__ + ".post1")
+    assert _cell().key() != before
+
+
+def test_key_is_stable_across_processes(studies_env):
+    code = ("import json; from mowsim import sweep; "
+            "print(json.dumps({c.id: c.key() for c in sweep.study_cells('tiny')}))")
+    out = subprocess.run([sys.executable, "-c", code], env=_env(studies_env), capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert json.loads(out.stdout) == {cell.id: cell.key() for cell in sweep.study_cells("tiny")}
+
+
+def test_run_cell_is_the_history_plus_identity_and_setting_columns():
+    cell = _cell(setting={"noise_sd": 0.5, "pair": (1, 2), "label": "a"})
+    frame = sweep.run_cell(cell)
+    assert list(frame.columns[:6]) == ["study", "cell_id", "cell_key", "label", "noise_sd", "pair"]
+    assert {"scheme", "seed", "step", "objective", "expected_reward"} <= set(frame.columns)
+    assert len(frame) == cell.seeds * (cell.steps + 1) * 2
+    assert (frame["cell_id"] == "demo/0").all() and (frame["cell_key"] == cell.key()).all()
+    assert (frame["pair"] == "(1, 2)").all() and (frame["noise_sd"] == 0.5).all()
+    assert sorted(frame["seed"].unique()) == [0, 1]
+
+
+# --- the store ------------------------------------------------------------------------------------------------------
+
+
+def test_write_is_atomic(tmp_path, monkeypatch):
+    frame = sweep.run_cell(_cell())
+    path = tmp_path / "cells" / "abc.parquet"
+    seen = []
+
+    def crash_before_rename(src, dst):
+        seen.append((Path(src), Path(dst).exists(), pd.read_parquet(src).shape))
+        raise OSError("disk vanished between the write and the rename")
+
+    monkeypatch.setattr(sweep.os, "replace", crash_before_rename)
+    with pytest.raises(OSError, match="disk vanished"):
+        sweep._write_atomic(frame, path)
+    temp, final_existed, shape = seen[0]
+    assert temp.parent == path.parent and not temp.name.endswith(".parquet")  # never read as a result
+    assert not final_existed and shape == frame.shape  # the temp file was complete; the final name never existed
+    assert list(path.parent.iterdir()) == []  # the temp file is gone too
+    monkeypatch.undo()
+    sweep._write_atomic(frame, path)
+    pd.testing.assert_frame_equal(pd.read_parquet(path), frame)
+    assert [p.name for p in path.parent.iterdir()] == ["abc.parquet"]
+
+
+def test_stale_temporaries_are_removed_and_never_read(tmp_path):
+    cells_dir = tmp_path / "cells"
+    cells_dir.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = cells_dir / f".0123456789abcdef.{dead.stdout.strip()}.x1y2.tmp"
+    stale.write_bytes(b"half a parquet file")
+    assert sweep.load_results(tmp_path).empty
+    sweep.run_cells([_cell()], tmp_path, executor=_threads(), progress=False)
+    assert not stale.exists()
+    assert [p.suffix for p in cells_dir.iterdir()] == [".parquet"]
+
+
+def test_resume_runs_only_the_missing_cell(tmp_path):
+    cells = sweep.study_cells("tiny")
+    first = sweep.run_cells(cells, tmp_path, executor=_threads(), progress=False)
+    assert sorted(first.completed) == sorted(c.id for c in cells) and first.skipped == [] and first.ok
+    (tmp_path / "cells" / f"{cells[4].key()}.parquet").unlink()
+    second = sweep.run_cells(cells, tmp_path, executor=_threads(), progress=False)
+    assert second.completed == ["tiny/4"]
+    assert sorted(second.skipped) == sorted(c.id for c in cells if c.id != "tiny/4")
+    pd.testing.assert_frame_equal(second.results, first.results, check_exact=True)
+    # The order of the cells, and which of them were run when, do not change the table.
+    shuffled = sweep.load_results(tmp_path, cells[::-1])
+    pd.testing.assert_frame_equal(shuffled, first.results, check_exact=True)
+
+
+def test_changed_setting_invalidates_only_its_cell(tmp_path):
+    cells = sweep.study_cells("tiny")
+    sweep.run_cells(cells, tmp_path, executor=_threads(), progress=False)
+    changed = list(cells)
+    changed[2] = dataclasses.replace(cells[2], steps=6)
+    report = sweep.run_cells(changed, tmp_path, executor=_threads(), progress=False)
+    assert report.completed == ["tiny/2"] and len(report.skipped) == len(cells) - 1
+    assert report.results.loc[report.results["cell_id"] == "tiny/2", "step"].max() == 6
+    with pytest.raises(ValueError, match="share the id"):
+        sweep.run_cells(cells + changed, tmp_path, executor=_threads(), progress=False)
+
+
+def test_load_results_strict_names_missing_cells(tmp_path):
+    cells = sweep.study_cells("tiny")
+    sweep.run_cells(cells[:2], tmp_path, executor=_threads(), progress=False)
+    assert set(sweep.load_results(tmp_path, cells)["cell_id"]) == {"tiny/0", "tiny/1"}
+    with pytest.raises(ValueError, match="tiny/2"):
+        sweep.load_results(tmp_path, cells, strict=True)
+
+
+# --- executors and failures -----------------------------------------------------------------------------------------
+
+
+def test_thread_pool_executor_works(tmp_path):
+    with concurrent.futures.ThreadPoolExecutor(2) as executor:
+        report = sweep.run_study("tiny", tmp_path, executor=executor, progress=False)
+    assert report.ok and sorted(report.completed) == [f"tiny/{i}" for i in range(6)]
+    assert set(report.results["cell_id"]) == set(report.completed)
+    stored = pd.read_parquet(tmp_path / "tiny" / "results.parquet")
+    pd.testing.assert_frame_equal(stored, report.results, check_exact=True)
+
+
+def test_failing_cell_is_reported_and_the_others_complete(tmp_path, capsys):
+    report = sweep.run_study("broken", tmp_path, executor=_threads(), progress=True)
+    assert sorted(report.completed) == ["broken/0", "broken/2"] and list(report.failures) == ["broken/1"]
+    trace = report.failures["broken/1"]
+    assert "Traceback" in trace and "n_arms" in trace and "ValueError" in trace
+    assert "cell broken/1 failed" in capsys.readouterr().err
+    assert set(report.results["cell_id"]) == {"broken/0", "broken/2"}
+    assert sorted(p.name for p in (tmp_path / "broken" / "cells").iterdir()) == sorted(
+        f"{c.key()}.parquet" for c in sweep.study_cells("broken") if c.index != 1)
+
+
+def test_default_process_pool_agrees_with_threads_and_reports_failures(tmp_path):
+    threads = sweep.run_study("broken", tmp_path / "threads", executor=_threads(), progress=False)
+    processes = sweep.run_study("broken", tmp_path / "processes", max_workers=2, progress=False)
+    assert sorted(processes.completed) == ["broken/0", "broken/2"]
+    assert "n_arms" in processes.failures["broken/1"]  # the worker's traceback crosses the process boundary
+    pd.testing.assert_frame_equal(processes.results, threads.results, check_exact=True)
+
+
+def test_interrupt_with_any_executor_keeps_finished_cells_and_cancels_the_rest(tmp_path, monkeypatch):
+    real = sweep.run_cell
+    release = threading.Event()
+
+    def interrupted_at_cell_3(cell):
+        if cell.index == 3:
+            raise KeyboardInterrupt
+        if cell.index > 3:  # still running when the interrupt is handled, whatever the thread timing
+            release.wait(30)
+        return real(cell)
+
+    monkeypatch.setattr(sweep, "run_cell", interrupted_at_cell_3)
+    cells = sweep.study_cells("tiny")
+    with concurrent.futures.ThreadPoolExecutor(1) as executor:
+        with pytest.raises(KeyboardInterrupt):
+            sweep.run_cells(cells, tmp_path, executor=executor, progress=False)
+        release.set()
+    stored = {p.stem for p in (tmp_path / "cells").iterdir()}
+    assert stored == {c.key() for c in cells[:3]}  # 0-2 kept; 3 interrupted; 4 running (lost) or cancelled, 5 too
+    monkeypatch.undo()
+    report = sweep.run_cells(cells, tmp_path, executor=_threads(), progress=False)
+    assert sorted(report.completed) == ["tiny/3", "tiny/4", "tiny/5"] and len(report.skipped) == 3
+
+
+def test_a_worker_with_another_mowsim_version_is_reported(tmp_path, monkeypatch):
+    real = sweep.run_cell
+
+    def other_version(cell):
+        return real(cell).assign(cell_key="0" * 16)
+
+    monkeypatch.setattr(sweep, "run_cell", other_version)
+    report = sweep.run_cells([_cell()], tmp_path, executor=_threads(), progress=False)
+    assert "another mowsim version" in report.failures["demo/0"] and report.completed == []
+    assert list((tmp_path / "cells").iterdir()) == []
+
+
+# --- studies --------------------------------------------------------------------------------------------------------
+
+
+def test_study_discovery_quick_and_testing(studies_env):
+    assert sweep.available_studies() == ["broken", "slow", "tiny"]
+    with pytest.raises(ValueError, match="available in .*broken, slow, tiny"):
+        sweep.load_study("nope")
+    assert [c.id for c in sweep.study_cells("tiny", testing=True)] == ["tiny/0", "tiny/3"]
+    quick = sweep.study_cells("slow", quick=True)
+    assert all(c.steps == sweep.QUICK_STEPS and c.seeds == sweep.QUICK_SEEDS for c in quick)
+    assert [c.id for c in quick] == [c.id for c in sweep.study_cells("slow")]
+    with pytest.raises(ValueError, match="defines no TESTING"):
+        sweep.study_cells("slow", testing=True)
+
+
+def test_study_module_contract_is_checked(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOWSIM_STUDIES", str(tmp_path))
+    (tmp_path / "custom").mkdir()
+    (tmp_path / "custom" / "sweep.py").write_text(textwrap.dedent('''
+        from mowsim.sweep import make_cell
+        SETTINGS = tuple(make_cell("custom", i, "bandit", {}, "rc", setting={"i": i}, steps=5) for i in range(3))
+        QUICK = {"steps": 2, "seeds": 1}
+        TESTING = ("custom/1", "custom/9")
+    '''))
+    (tmp_path / "misnumbered").mkdir()
+    (tmp_path / "misnumbered" / "sweep.py").write_text(
+        "from mowsim.sweep import make_cell\n"
+        "SETTINGS = (make_cell('misnumbered', 1, 'bandit', {}, 'rc', setting={}),)\n")
+    assert sweep.available_studies() == ["custom", "misnumbered"]
+    assert {(c.steps, c.seeds) for c in sweep.study_cells("custom", quick=True)} == {(2, 1)}
+    with pytest.raises(ValueError, match=r"custom/9"):
+        sweep.study_cells("custom", testing=True)
+    with pytest.raises(ValueError, match=r"expected misnumbered/0"):
+        sweep.study_cells("misnumbered")
+
+
+# --- the command line -----------------------------------------------------------------------------------------------
+
+
+def test_cli_runs_resumes_lists_and_reports_failures(tmp_path, capsys):
+    sweep.run_study("tiny", tmp_path, testing=True, executor=_threads(), progress=False)
+    assert cli.main(["study", "tiny", "--testing", "--out", str(tmp_path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "tiny: 0 run, 2 skipped" in out and str(tmp_path / "tiny" / "results.parquet") in out
+
+    assert cli.main(["study", "--list"]) == 0
+    listing = capsys.readouterr().out
+    assert "tiny" in listing and "6 cells" in listing and "A tiny fake study" in listing
+
+    assert cli.main(["study", "nope", "--out", str(tmp_path)]) == 2
+    assert "unknown study 'nope'" in capsys.readouterr().err
+
+    assert cli.main(["study", "broken", "--out", str(tmp_path), "--workers", "1", "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert "broken: 2 run, 0 skipped (already stored), 1 failed" in captured.out
+    assert "failed broken/1" in captured.err and "n_arms" in captured.err
+
+
+def test_cli_dask_without_distributed_says_how_to_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # makes `import distributed` raise ImportError
+    assert cli.main(["study", "tiny", "--dask", "local", "--out", str(tmp_path)]) == 2
+    assert "pip install 'mowsim[dask]'" in capsys.readouterr().err
+
+
+def test_cli_dask_local(tmp_path, capsys):
+    pytest.importorskip("distributed", reason="the dask extra is not installed (pip install 'mowsim[dask]')")
+    code = cli.main(["study", "tiny", "--testing", "--dask", "local", "--workers", "1", "--out",
+                     str(tmp_path / "dask"), "--no-progress"])
+    assert code == 0 and "tiny: 2 run" in capsys.readouterr().out
+    local = sweep.run_study("tiny", tmp_path / "threads", testing=True, executor=_threads(), progress=False)
+    dask_table = pd.read_parquet(tmp_path / "dask" / "tiny" / "results.parquet")
+    pd.testing.assert_frame_equal(dask_table, local.results, check_exact=True)
+
+
+# --- interrupted runs -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, studies) -> pd.DataFrame:
+    out = tmp_path_factory.mktemp("uninterrupted")
+    with pytest.MonkeyPatch.context() as patch, concurrent.futures.ThreadPoolExecutor(2) as executor:
+        patch.setenv("MOWSIM_STUDIES", str(studies))
+        return sweep.run_study("slow", out, executor=executor, progress=False).results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGINT", "SIGTERM"])
+def test_interrupted_study_resumes_to_an_identical_table(how, tmp_path, studies_env, uninterrupted):
+    """Interrupt ``mowsim study`` mid-way, rerun it, and get exactly the table of an uninterrupted run.
+
+    The signal goes to the whole process group, as Ctrl-C in a terminal, a batch system's SIGTERM, or a node's
+    death would: the parent and its worker processes alike.
+    """
+    cells_dir = tmp_path / "slow" / "cells"
+    command = [sys.executable, "-m", "mowsim.cli", "study", "slow", "--out", str(tmp_path), "--workers", "1"]
+    proc = subprocess.Popen(command, env=_env(studies_env), start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if cells_dir.exists() and any(cells_dir.glob("*.parquet")):
+                break
+            time.sleep(0.005)
+        os.killpg(proc.pid, getattr(signal, how))
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    stored = sorted(p.name for p in cells_dir.glob("*.parquet"))
+    assert 0 < len(stored) < 24, f"the run was not caught mid-way ({len(stored)} of 24 cells stored)"
+    if how == "SIGKILL":
+        assert proc.returncode == -signal.SIGKILL
+    else:
+        assert proc.returncode == 130, err
+        assert "interrupted; the finished cells are stored" in err
+        assert [p.name for p in cells_dir.iterdir() if not p.name.endswith(".parquet")] == []
+    for path in cells_dir.glob("*.parquet"):
+        pd.read_parquet(path)  # every stored file is complete
+
+    with concurrent.futures.ThreadPoolExecutor(2) as executor:
+        resumed = sweep.run_study("slow", tmp_path, executor=executor, progress=False)
+    assert sorted(resumed.skipped) == sorted(c.id for c in sweep.study_cells("slow")
+                                             if f"{c.key()}.parquet" in stored)
+    assert len(resumed.completed) == 24 - len(stored) and resumed.ok
+    pd.testing.assert_frame_equal(resumed.results, uninterrupted, check_exact=True)
