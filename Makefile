@@ -6,7 +6,7 @@ OUT    ?= results
 # One BLAS thread: the 2-core machines otherwise oversubscribe (scipy's L-BFGS-B slows ~4x under contention).
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: demo test bench bounds lab clean
+.PHONY: demo test bench bounds llm lab clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,llm]"
 	touch $@
 
 demo: $(VENV)/.installed-demo
@@ -29,6 +29,12 @@ test: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/mowsim bench schemes --out $(OUT)/bench
 	$(BIN)/mowsim bench train --out $(OUT)/bench
+
+llm: $(VENV)/.installed-dev
+	$(BIN)/mowsim llm --quick --out $(OUT)/llm
+
+lab: $(VENV)/.installed-demo
+	$(BIN)/jupyter lab notebooks/
 
 bounds: $(VENV)/.installed-demo
 	$(BIN)/mowsim bounds --out $(OUT)

@@ -30,7 +30,7 @@ def _section(title: str) -> None:
 def reproduce(out: pathlib.Path, *, quick: bool = False, workers: int | None = None,
               studies: list[str] | None = None) -> pathlib.Path:
     """Run everything and return the path of ``REPORT.md``."""
-    from mowsim import bounds, figures, sweep
+    from mowsim import analysis, bounds, figures, sweep
 
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
@@ -51,9 +51,7 @@ def reproduce(out: pathlib.Path, *, quick: bool = False, workers: int | None = N
         timings[f"study {name}"] = time.perf_counter() - start
         if report.failures:
             print(f"  {len(report.failures)} cell(s) failed; see the tracebacks above. Re-run to retry them.")
-        module = sweep.load_study(name)
-        analysis = sweep.load_analysis(name)
-        scores[name] = (module, analysis.score(report.results))
+        scores[name] = (sweep.load_study(name), analysis.study_analysis(name).score(report.results))
 
     _section("3/4 figures")
     start = time.perf_counter()

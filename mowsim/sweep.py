@@ -236,8 +236,12 @@ def _setting_value(value):
 def run_cell(cell: Cell) -> pd.DataFrame:
     """Train one cell: its history plus the columns ``study``, ``cell_id``, ``cell_key`` and one per setting knob.
 
-    The seeds run serially in this process (``parallel=False``); a sweep parallelizes across cells.
+    The seeds run serially in this process (``parallel=False``); a sweep parallelizes across cells. A study whose
+    ``sweep.py`` defines its own ``run_cell(cell)`` (e.g. the ``overhead`` timing study) is run with that instead.
     """
+    custom = getattr(_study_module_or_none(cell.study), "run_cell", None)
+    if custom is not None:
+        return custom(cell)
     result = train_many(
         cell.env_instance(),
         schemes.get(cell.scheme, **dict(cell.scheme_kwargs)),
@@ -257,6 +261,13 @@ def run_cell(cell: Cell) -> pd.DataFrame:
     for position, (name, value) in enumerate(front):
         frame.insert(position, name, value)
     return frame
+
+
+def _study_module_or_none(name: str):
+    try:
+        return load_study(name)
+    except ValueError:  # a cell built outside any study folder (e.g. in a notebook): plain training
+        return None
 
 
 def _run_cell_captured(cell: Cell):
@@ -525,7 +536,7 @@ def _drive(executor, pending, out_dir, completed, failures, progress, n_skipped)
 def _cell_order(frame: pd.DataFrame) -> pd.DataFrame:
     ids = frame["cell_id"].astype(str)
     frame = frame.assign(_study=ids.str.rsplit("/", n=1).str[0], _index=ids.str.rsplit("/", n=1).str[1].astype(int))
-    keys = ["_study", "_index", "cell_key", "scheme", "seed", "step", "objective"]
+    keys = [k for k in ["_study", "_index", "cell_key", "scheme", "seed", "step", "objective"] if k in frame]
     frame = frame.sort_values(keys, kind="stable").drop(columns=["_study", "_index"])
     return frame.reset_index(drop=True)
 
@@ -645,6 +656,10 @@ def run_study(name: str, out_dir, *, quick: bool = False, testing: bool = False,
     """
     cells = study_cells(name, quick=quick, testing=testing)
     study_dir = Path(out_dir) / name
+    # A timing study declares MAX_WORKERS = 1 so its cells do not compete for the cores they measure.
+    study_limit = getattr(load_study(name), "MAX_WORKERS", None)
+    if study_limit is not None and executor is None:
+        max_workers = min(max_workers or study_limit, study_limit)
     report = run_cells(cells, study_dir, executor=executor, max_workers=max_workers, progress=progress)
     _write_atomic(report.results, study_dir / "results.parquet")
     return report

@@ -105,6 +105,7 @@ def test_parallel_switch_is_invisible(name, monkeypatch, rng):
     rewards[7] = 0.1
     weights = rng.uniform(0.1, 1.0, size=4)
     runs = []
+    monkeypatch.setattr(base, "PARALLEL_MIN_THREADS", 1)
     for threshold in (1, rewards.size + 1):
         monkeypatch.setattr(base, "PARALLEL_MIN_ENTRIES", threshold)
         runs.append(get(name).compute(rewards, weights, ddof=1, eps=1e-4))
@@ -117,6 +118,7 @@ def test_parallel_threshold_picks_the_driver(size_vs_threshold, expected, monkey
     """Batches with at least PARALLEL_MIN_ENTRIES entries take the prange driver; smaller ones the serial one."""
     rewards = np.arange(2 * 3 * 4, dtype=np.float64).reshape(2, 3, 4) % 5
     monkeypatch.setattr(base, "PARALLEL_MIN_ENTRIES", rewards.size - size_vs_threshold)
+    monkeypatch.setattr(base, "PARALLEL_MIN_THREADS", 1)
     called = []
     for driver_name in ("compute_serial", "compute_parallel"):
         real = getattr(_kernels, driver_name)
@@ -132,6 +134,25 @@ def test_parallel_threshold_picks_the_driver(size_vs_threshold, expected, monkey
 
 def test_default_threshold_is_what_base_documents():
     assert base.PARALLEL_MIN_ENTRIES == 1 << 17
+    assert base.PARALLEL_MIN_THREADS == 4
+
+
+def test_few_threads_keep_the_serial_driver(monkeypatch):
+    """Below PARALLEL_MIN_THREADS Numba threads a large batch still takes the serial driver."""
+    rewards = np.ones((2, 3, 4))
+    rewards[:, 0] = 0.0
+    monkeypatch.setattr(base, "PARALLEL_MIN_ENTRIES", 1)
+    monkeypatch.setattr(base, "PARALLEL_MIN_THREADS", 10**6)
+    called = []
+    real = _kernels.compute_serial
+
+    def spy(*args):
+        called.append("compute_serial")
+        return real(*args)
+
+    monkeypatch.setattr(_kernels, "compute_serial", spy)
+    mowsim.advantages(rewards, "rc")
+    assert called == ["compute_serial"]
 
 
 @pytest.mark.parametrize("name", SCHEMES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, ClassVar, NamedTuple
 
+import numba
 import numpy as np
 
 from mowsim import validation
@@ -28,6 +29,10 @@ BACKENDS = ("numba", "numpy", "python")
 PARALLEL_MIN_ENTRIES = 1 << 17
 """Batches with at least this many reward entries (B*G*K) use the ``prange``-over-groups driver. Below it the
 thread start-up costs more than it saves; both drivers give bit-identical results."""
+
+PARALLEL_MIN_THREADS = 4
+"""The parallel driver is used only with at least this many Numba threads. On 2 threads it saved ~0.5 ms at 65,536
+rollouts x K=4 but stalled 10-100x longer under contention (OpenMP spin-waits; see benchmarks/README.md)."""
 
 _REGISTRY: dict[str, type["Scheme"]] = {}
 
@@ -115,7 +120,7 @@ class Scheme:
         rmin = reward_min if has_min else np.zeros(n_objectives)
         if backend == "python":
             driver = _kernels.compute_serial.py_func
-        elif rewards.size >= PARALLEL_MIN_ENTRIES:
+        elif rewards.size >= PARALLEL_MIN_ENTRIES and numba.get_num_threads() >= PARALLEL_MIN_THREADS:
             driver = _kernels.compute_parallel
         else:
             driver = _kernels.compute_serial

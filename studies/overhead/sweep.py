@@ -117,3 +117,4 @@ QUICK = tuple(cell.scaled(seeds=QUICK_REPEATS, steps=QUICK_CALLS) for cell in SE
 TESTING = tuple(cell.id for cell in QUICK
                 if cell.scheme in ("rc", "dvao", "hv-guided") and dict(cell.setting)["B"] == 128
                 and dict(cell.setting)["K"] == 2)
+MAX_WORKERS = 1  # timings: one cell at a time
