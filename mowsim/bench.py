@@ -566,8 +566,16 @@ def _run_schemes(args: argparse.Namespace) -> int:
 TARGETS = {
     "schemes": ("time every scheme: Numba vs the NumPy reference vs PyTorch (TRL style)", _add_schemes_arguments,
                 _run_schemes),
+    "train": ("time the compiled training loop against a vectorized NumPy loop, and its scaling over seeds",
+              lambda parser: _bench_train().add_arguments(parser), lambda args: _bench_train().run(args)),
 }
 """Bench target -> (help, add_arguments, run). A new target (``train``, ...) is one more entry."""
+
+
+def _bench_train():
+    from mowsim import bench_train  # imports the environments only when this target runs
+
+    return bench_train
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

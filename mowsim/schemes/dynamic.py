@@ -185,7 +185,7 @@ class StatefulScheme(Scheme):
         return out, eff
 
     def _reference(self, rewards, weights, ddof, eps):
-        raise NotImplementedError  # every concrete subclass defines its NumPy reference
+        raise TypeError(f"{type(self).__name__} defines no NumPy reference; every concrete stateful scheme must.")
 
 
 def _check_positive(value, name):
