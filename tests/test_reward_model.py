@@ -88,8 +88,10 @@ def test_label_flips_happen_at_the_requested_rate():
 
 
 def test_flips_apply_to_binary_rewards_only():
-    """The documented scope of ``flip_prob``: a continuous clean mean passes through unflipped."""
-    observed = observe_many(Bandit(binary=False, flip_prob=0.4), [0.3, 0.8], n=1000)
+    """``flip_prob`` is defined for 0/1 outcomes: asking for flips of continuous rewards is an error, not a no-op."""
+    with pytest.raises(ValueError, match="flip_prob.*binary=True"):
+        Bandit(binary=False, flip_prob=0.4)
+    observed = observe_many(Bandit(binary=False), [0.3, 0.8], n=1000)
     np.testing.assert_array_equal(observed, np.tile([0.3, 0.8], (1000, 1)))
 
 
