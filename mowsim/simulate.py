@@ -17,14 +17,10 @@ import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
 
-from mowsim import envs, schemes
+from mowsim import schemes
+from mowsim.sweep import ENVIRONMENTS  # one name -> environment mapping for the CLI and the studies
 from mowsim.train import train_many
 
-ENVIRONMENTS = {
-    "bandit": envs.Bandit,
-    "contextual": envs.ContextualBandit,
-    "sequence": envs.SequenceTask,
-}
 
 
 def _env_fields() -> dict[str, dataclasses.Field]:
