@@ -353,7 +353,7 @@ def _remove_stale_temporaries(cells_dir: Path) -> None:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
         except PermissionError:
-            pass  # alive, someone else's
+            pass  # the owning process is alive under another user: its temporary file is not ours to remove
 
 
 def _init_worker() -> None:

@@ -9,7 +9,7 @@ random K x K Gram matrix, a rescored batch, a performance vector), so the time e
 gradient-level schemes (gradient, mgda, pcgrad) that is K extra backward passes in a real trainer, which dwarfs
 everything timed here.
 
-The cells are :class:`~mowsim.sweep.Cell` objects (``env="bandit"`` is a placeholder) whose ``setting`` holds B, G, K;
+The cells are :class:`~mowsim.sweep.Cell` objects (``env="bandit"`` is unused: these cells time ``mowsim.advantages`` instead of training) whose ``setting`` holds B, G, K;
 ``seeds`` is the number of repeats (each a fresh random batch) and ``steps`` the timed calls per repeat. This module
 defines :func:`run_cell`, which a sweep engine must call in place of training for this study. hv-guided runs at
 every K here: outside the compiled training loop it uses moocore's hypervolume.
