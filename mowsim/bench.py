@@ -120,14 +120,14 @@ def _contestants(scheme, rewards, weights, ddof, eps, impls, torch_ref):
             tensor = torch_ref.torch.from_numpy(rewards)  # shares memory: no conversion inside the timing
             torch_weights = torch_ref.torch.from_numpy(weights)
             calls[impl] = partial(torch_ref.advantages, tensor, scheme.name, torch_weights, ddof=ddof, eps=eps,
-                                  delta=scheme._delta())
+                                  delta=scheme._delta(), min_weight=scheme._saw_params()[1])
             results[impl] = lambda tensor_out: tensor_out.numpy()
         else:
             driver = _kernels.compute_serial if impl == "kernel-serial" else _kernels.compute_parallel
             out = np.empty(rewards.shape[:2])
             effective = np.empty((rewards.shape[0], rewards.shape[2]))
             calls[impl] = partial(driver, scheme.kernel_id, rewards, weights, ddof, eps, np.zeros(rewards.shape[2]),
-                                  False, scheme._delta(), out, effective)
+                                  False, scheme._saw_params(), out, effective)
             results[impl] = lambda _none, out=out: out
     return calls, results
 

@@ -84,8 +84,10 @@ def dvao(rewards, weights, ddof=0, eps=0.0):
     return (zscores * adaptive).nansum(dim=2)
 
 
-def _saw_cv_weights(rewards, ddof, reward_min, delta):
-    """SAW's ``w'_k = CV_k / sum_l CV_l`` over the whole batch; equal weights when every CV is about 0."""
+def _saw_cv_weights(rewards, ddof, reward_min, delta, min_weight=0.0):
+    """SAW's ``w'_k = CV_k / sum_l CV_l`` over the whole batch; equal weights when every CV is about 0.
+
+    ``min_weight = m > 0`` mixes in the uniform weights, ``m + (1 - K m) w'_k`` (mowsim's floor, not the paper's)."""
     n_objectives = rewards.shape[2]
     flat = rewards.view(-1, n_objectives)
     mean = torch.nanmean(flat, dim=0)
@@ -95,19 +97,23 @@ def _saw_cv_weights(rewards, ddof, reward_min, delta):
     cv = std / ((mean - reward_min + delta).abs() + delta)
     total = cv.sum()
     if total <= delta:
-        return torch.full_like(cv, 1.0 / n_objectives)
-    return cv / total
+        cv_weights = torch.full_like(cv, 1.0 / n_objectives)
+    else:
+        cv_weights = cv / total
+    if min_weight > 0:
+        cv_weights = min_weight + (1.0 - n_objectives * min_weight) * cv_weights
+    return cv_weights
 
 
-def saw_grpo(rewards, weights, ddof=0, eps=0.0, reward_min=None, delta=1e-8):
+def saw_grpo(rewards, weights, ddof=0, eps=0.0, reward_min=None, delta=1e-8, min_weight=0.0):
     """SAW-GRPO: RC on the CV-reweighted reward sum."""
-    return rc(rewards, _saw_cv_weights(rewards, ddof, reward_min, delta) * weights, ddof, eps)
+    return rc(rewards, _saw_cv_weights(rewards, ddof, reward_min, delta, min_weight) * weights, ddof, eps)
 
 
-def saw_gdpo(rewards, weights, ddof=0, eps=0.0, reward_min=None, delta=1e-8):
+def saw_gdpo(rewards, weights, ddof=0, eps=0.0, reward_min=None, delta=1e-8, min_weight=0.0):
     """SAW-GDPO: GDPO with weights ``K w'_k w_k``."""
     n_objectives = rewards.shape[2]
-    cv_weights = _saw_cv_weights(rewards, ddof, reward_min, delta)
+    cv_weights = _saw_cv_weights(rewards, ddof, reward_min, delta, min_weight)
     return gdpo(rewards, n_objectives * cv_weights * weights, ddof, eps)
 
 
@@ -118,7 +124,7 @@ _SAW = ("saw-grpo", "saw-gdpo")
 
 
 def advantages(rewards, scheme: str, weights=None, *, ddof: int = 0, eps: float = 0.0, reward_min=None,
-               delta: float = 1e-8) -> torch.Tensor:
+               delta: float = 1e-8, min_weight: float = 0.0) -> torch.Tensor:
     """Advantages of ``rewards`` under ``scheme``, in PyTorch; the counterpart of :func:`mowsim.advantages`.
 
     Parameters
@@ -131,8 +137,9 @@ def advantages(rewards, scheme: str, weights=None, *, ddof: int = 0, eps: float 
         ``None`` means ``1/K`` each.
     ddof, eps
         As in :func:`mowsim.advantages`.
-    reward_min, delta
-        SAW only: the known lower bound of each reward (``None``: the batch minimum) and the CV constant.
+    reward_min, delta, min_weight
+        SAW only: the known lower bound of each reward (``None``: the batch minimum), the CV constant and
+        mowsim's per-objective weight floor.
 
     Returns
     -------
@@ -154,5 +161,5 @@ def advantages(rewards, scheme: str, weights=None, *, ddof: int = 0, eps: float 
     if scheme in _SAW:
         if reward_min is not None:
             reward_min = torch.as_tensor(reward_min, dtype=torch.float64)
-        return SCHEMES[scheme](rewards, weights, ddof, eps, reward_min=reward_min, delta=delta)
+        return SCHEMES[scheme](rewards, weights, ddof, eps, reward_min=reward_min, delta=delta, min_weight=min_weight)
     return SCHEMES[scheme](rewards, weights, ddof, eps)

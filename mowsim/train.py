@@ -152,6 +152,8 @@ def train_many(envs, schemes, *, seeds: int | Sequence[int] = 4, steps: int = 20
     if isinstance(heldout_samples, bool) or not isinstance(heldout_samples, numbers.Integral) or heldout_samples < 0:
         raise ValueError(f"heldout_samples must be a non-negative int (0 = exact); got {heldout_samples!r}.")
     for scheme in scheme_list:
+        for env in env_list:
+            scheme.check_objectives(env.total_objectives)
         if scheme.kernel_id == _stateful.HV_GUIDED:
             for env in env_list:
                 if env.n_true_objectives > 3:
@@ -210,13 +212,13 @@ def _execute(runs, indices, steps, n_groups, group_size, ddof, heldout_samples, 
     scheme_states, scheme_params = _scheme_arrays(runs, env0)
     weights = np.stack([run.weights for run in runs])
     eps = np.array([run.eps for run in runs])
-    delta = np.array([run.scheme._delta() for run in runs])
+    saw = np.stack([run.scheme._saw_params() for run in runs])
     lr = np.array([run.lr for run in runs])
     thetas = np.stack([run.env.initial_params() for run in runs])
     steps_arr = np.empty((len(runs), steps + 1, len(_loop.STEP_COLUMNS)))
     objective_arr = np.empty((len(runs), steps + 1, n_objectives, len(_loop.OBJECTIVE_COLUMNS)))
     driver = family.run_many_parallel if parallel and len(runs) > 1 else family.run_many_serial
-    driver(states, *env_arrays, *reward_stack, scheme_ids, scheme_states, scheme_params, weights, ddof, eps, delta,
+    driver(states, *env_arrays, *reward_stack, scheme_ids, scheme_states, scheme_params, weights, ddof, eps, saw,
            steps, n_groups, group_size, lr, heldout_samples, *env0._loop_static(), thetas, steps_arr, objective_arr)
     for local, i in enumerate(indices):
         step_out[i] = steps_arr[local]

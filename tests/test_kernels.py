@@ -75,7 +75,7 @@ def _drivers(name, rewards, weights, ddof, eps, reward_min):
     for driver in (_kernels.compute_serial, _kernels.compute_parallel):
         out = np.full((n_groups, n_rollouts), np.nan)
         eff = np.full((n_groups, n_objectives), np.nan)
-        driver(scheme.kernel_id, np.ascontiguousarray(rewards), weights, ddof, eps, rmin, has_min, scheme._delta(),
+        driver(scheme.kernel_id, np.ascontiguousarray(rewards), weights, ddof, eps, rmin, has_min, scheme._saw_params(),
                out, eff)
         results.append((out, eff))
     return results

@@ -32,13 +32,13 @@ EXPECTED, EFFECTIVE, ZERO_SHARE = range(len(OBJECTIVE_COLUMNS))
 
 
 @njit(cache=True)
-def scheme_advantages(scheme_id, state, params, rewards, weights, ddof, eps, delta, advantages, effective):
+def scheme_advantages(scheme_id, state, params, rewards, weights, ddof, eps, saw, advantages, effective):
     """Advantages (B, G) and effective weights (B, K) of any registered scheme on one batch (serial kernels)."""
     if scheme_id >= _stateful.HV_GUIDED:
         _stateful.advantages(scheme_id, state, params, rewards, weights, ddof, eps, advantages, effective)
     else:
         no_min = np.zeros(rewards.shape[2])
-        _kernels.compute_serial(scheme_id, rewards, weights, ddof, eps, no_min, False, delta, advantages, effective)
+        _kernels.compute_serial(scheme_id, rewards, weights, ddof, eps, no_min, False, saw, advantages, effective)
 
 
 @njit(cache=True)
@@ -66,13 +66,14 @@ def objective_zscores(rewards, ddof, eps, zscores, step_row, objective_rows):
     n_groups, n_rollouts, n_objectives = rewards.shape
     mean = np.empty(n_objectives)
     std = np.empty(n_objectives)
+    lower = np.empty(n_objectives)
+    upper = np.empty(n_objectives)
     mask = np.empty((n_groups, n_rollouts), dtype=np.uint8)
     zero_groups = 0
     for k in range(n_objectives):
         objective_rows[k, ZERO_SHARE] = 0.0
     for b in range(n_groups):
-        _kernels._group_mask(rewards, b, mask)
-        _kernels._objective_moments(rewards, b, ddof, mean, std)
+        _, clean = _kernels._group_moments(rewards, b, ddof, mask, mean, std, lower, upper)
         all_constant = True
         for k in range(n_objectives):
             if std[k] > 0.0:
@@ -82,6 +83,11 @@ def objective_zscores(rewards, ddof, eps, zscores, step_row, objective_rows):
                 objective_rows[k, ZERO_SHARE] += 1.0 / n_groups
         if all_constant:
             zero_groups += 1
+        if clean and mask[b, 0]:  # every entry finite and scored: a constant objective's multiplier 0 gives 0
+            for j in range(n_rollouts):
+                for k in range(n_objectives):
+                    zscores[b, j, k] = (rewards[b, j, k] - mean[k]) * std[k]
+            continue
         for j in range(n_rollouts):
             for k in range(n_objectives):
                 x = rewards[b, j, k]

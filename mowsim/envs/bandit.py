@@ -246,7 +246,7 @@ def _heldout_performance(state, features, means, probs, cdf, n_samples, out):
 
 @njit(cache=True)
 def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-               scale, offset, binary, condition, scheme_id, scheme_state, scheme_params, weights, ddof, eps, delta,
+               scale, offset, binary, condition, scheme_id, scheme_state, scheme_params, weights, ddof, eps, saw,
                steps, n_groups, group_size, lr, heldout_samples, theta, step_out, objective_out):
     """One training run of the bandit family; ``theta`` and ``scheme_state`` are updated in place.
 
@@ -335,7 +335,7 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
             _loop.objective_gram(grads, gram)
             _stateful.pre_update(scheme_id, scheme_state, scheme_params, weights, rewards, rescored, rescore,
                                  gram, lr, ddof)
-        _loop.scheme_advantages(scheme_id, scheme_state, scheme_params, rewards, weights, ddof, eps, delta,
+        _loop.scheme_advantages(scheme_id, scheme_state, scheme_params, rewards, weights, ddof, eps, saw,
                                 advantages, effective)
         _loop.advantage_diagnostics(advantages, effective, step_out[t], objective_out[t])
         for b in range(n_groups):
@@ -368,31 +368,31 @@ def _expand(features, probs, coef, channel_sum, inv_batch, first, last, grads):
 
 @njit(cache=True)
 def _run_one(r, states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-             scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps, delta,
+             scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps, saw,
              steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out):
     run_bandit(states[r], features[r], means[r], flip_prob[r], noise_sd[r], noise_factor[r], noise_df[r],
                n_spurious, spurious_sd[r], scale[r], offset[r], binary[r], condition[r], scheme_ids[r],
-               scheme_states[r], scheme_params[r], weights[r], ddof, eps[r], delta[r], steps, n_groups, group_size,
+               scheme_states[r], scheme_params[r], weights[r], ddof, eps[r], saw[r], steps, n_groups, group_size,
                lr[r], heldout_samples, thetas[r], step_out[r], objective_out[r])
 
 
 @njit(cache=True)
 def run_many_serial(states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
                     scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
-                    delta, steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out):
+                    saw, steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out):
     """Independent runs one after another (the serial twin of :func:`run_many_parallel`)."""
     for r in range(states.shape[0]):
         _run_one(r, states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
                  scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
-                 delta, steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out)
+                 saw, steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out)
 
 
 @njit(cache=True, parallel=True)
 def run_many_parallel(states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
                       scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
-                      delta, steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out):
+                      saw, steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out):
     """Independent runs with ``prange``; each run owns its RNG state, so results equal the serial twin's."""
     for r in prange(states.shape[0]):
         _run_one(r, states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
                  scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
-                 delta, steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out)
+                 saw, steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out)

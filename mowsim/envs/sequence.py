@@ -294,7 +294,7 @@ def _heldout_performance(state, probs, answers, selected, max_len, length_limit,
 
 @njit(cache=True)
 def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-                 scale, offset, binary, condition, scheme_id, scheme_state, scheme_params, weights, ddof, eps, delta,
+                 scale, offset, binary, condition, scheme_id, scheme_state, scheme_params, weights, ddof, eps, saw,
                  steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear, ppo_epochs,
                  clip_eps, theta, step_out, objective_out):
     """One training run of :class:`SequenceTask`; ``theta`` (P, V + 1, V) and ``scheme_state`` are updated in
@@ -364,7 +364,7 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
             _loop.objective_gram(grads, gram)
             _stateful.pre_update(scheme_id, scheme_state, scheme_params, weights, rewards, rescored, rescore,
                                  gram, lr, ddof)
-        _loop.scheme_advantages(scheme_id, scheme_state, scheme_params, rewards, weights, ddof, eps, delta,
+        _loop.scheme_advantages(scheme_id, scheme_state, scheme_params, rewards, weights, ddof, eps, saw,
                                 advantages, effective)
         _loop.advantage_diagnostics(advantages, effective, step_out[t], objective_out[t])
         grads[0, :] = 0.0
@@ -383,12 +383,12 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
 
 @njit(cache=True)
 def _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-             scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps, delta,
+             scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps, saw,
              steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear, ppo_epochs, clip_eps,
              thetas, step_out, objective_out):
     run_sequence(states[r], answers[r], selected[r], flip_prob[r], noise_sd[r], noise_factor[r], noise_df[r],
                  n_spurious, spurious_sd[r], scale[r], offset[r], binary[r], condition[r], scheme_ids[r],
-                 scheme_states[r], scheme_params[r], weights[r], ddof, eps[r], delta[r], steps, n_groups,
+                 scheme_states[r], scheme_params[r], weights[r], ddof, eps[r], saw[r], steps, n_groups,
                  group_size, lr[r], heldout_samples, max_len, length_limit, linear, ppo_epochs, clip_eps, thetas[r],
                  step_out[r], objective_out[r])
 
@@ -396,24 +396,24 @@ def _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, no
 @njit(cache=True)
 def run_many_serial(states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
                     scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
-                    delta, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
+                    saw, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
                     ppo_epochs, clip_eps, thetas, step_out, objective_out):
     """Independent runs one after another (the serial twin of :func:`run_many_parallel`)."""
     for r in range(states.shape[0]):
         _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                  spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
-                 ddof, eps, delta, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
+                 ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
                  ppo_epochs, clip_eps, thetas, step_out, objective_out)
 
 
 @njit(cache=True, parallel=True)
 def run_many_parallel(states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                       spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params,
-                      weights, ddof, eps, delta, steps, n_groups, group_size, lr, heldout_samples, max_len,
+                      weights, ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, max_len,
                       length_limit, linear, ppo_epochs, clip_eps, thetas, step_out, objective_out):
     """Independent runs with ``prange``; each run owns its RNG state, so results equal the serial twin's."""
     for r in prange(states.shape[0]):
         _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                  spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
-                 ddof, eps, delta, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
+                 ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
                  ppo_epochs, clip_eps, thetas, step_out, objective_out)

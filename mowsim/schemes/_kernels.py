@@ -7,6 +7,13 @@ that oracle. Kernels see only arrays and scalars; the wrappers in :mod:`mowsim.s
 Two drivers share every helper: :func:`compute_serial` (used inside the compiled training loops, which put their
 own ``prange`` over independent runs) and :func:`compute_parallel` (``prange`` over groups, for large batches).
 Every reduction is first taken per group and then combined in group order, so the two give bit-identical results.
+
+Speed. A group of G rollouts x K objectives is a contiguous (G, K) block, so every pass walks it row-major with one
+independent accumulator per objective. A group is first summed without any NaN test: a NaN anywhere shows up in
+its objective's sum, and only such a group is recomputed by the NaN-aware path, so the common fully scored batch
+pays for no branch per entry. The same first pass records each group's smallest and largest reward, which the
+drivers return: :meth:`mowsim.schemes.Scheme.compute` checks them for ``inf`` and for float64 overflow instead of
+scanning the batch again before the call.
 """
 
 from __future__ import annotations
@@ -23,6 +30,11 @@ SAW_GRPO = 4
 SAW_GDPO = 5
 
 ZERO_SPREAD_RTOL = 1e-12  # same constant as reference.ZERO_SPREAD_RTOL; kernels take no module state beyond it
+
+# Entries of the ``saw`` parameter vector every driver takes (zeros for the other schemes).
+SAW_DELTA = 0
+SAW_MIN_WEIGHT = 1
+N_SAW_PARAMS = 2
 
 
 @njit(cache=True, inline="always")
@@ -49,8 +61,27 @@ def _zscore(centered, std, eps):
     return 0.0
 
 
-@njit(cache=True)
-def _group_mask(rewards, b, mask):
+@njit(cache=True, error_model="numpy", inline="always")
+def _first_pass_nan(rewards, b, count, total, lower, upper):
+    """NaN-aware per-objective count, sum, min and max of group b (an objective with no score: 0, 0, +inf, -inf)."""
+    n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
+    for k in range(n_objectives):
+        count[k] = 0.0
+        total[k] = 0.0
+        lower[k] = np.inf
+        upper[k] = -np.inf
+    for j in range(n_rollouts):
+        for k in range(n_objectives):
+            x = rewards[b, j, k]
+            if not np.isnan(x):
+                count[k] += 1.0
+                total[k] += x
+                lower[k] = min(lower[k], x)
+                upper[k] = max(upper[k], x)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _group_mask_nan(rewards, b, mask):
     """Fill mask[b, :] with 1 for scorable rollouts of a group that has >= 2 of them; return that count."""
     n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
     n_scorable = 0
@@ -69,53 +100,97 @@ def _group_mask(rewards, b, mask):
     return n_scorable
 
 
-@njit(cache=True)
-def _objective_moments(rewards, b, ddof, mean, std):
-    """Per-objective NaN-aware mean and std of group b into mean[k], std[k]."""
+@njit(cache=True, error_model="numpy", inline="always")
+def _moments_clean(rewards, b, ddof, mean, std, lower, upper):
+    """Per-objective mean, std, min and max of group b assuming no NaN; False (results void) if it finds one.
+
+    One objective (a strided column of G values, in L1) at a time, both passes with scalar accumulators and no
+    NaN test: a NaN anywhere shows in its column's sum. This path has no function calls with array arguments:
+    even unexecuted, one such call in the hot loop doubles its cost (the arrays then escape), so the NaN-aware
+    work runs in a separate loop over the groups this one rejected (:func:`_moments_nan`).
+    """
     n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
+    clean = True
     for k in range(n_objectives):
-        count = 0
-        total = 0.0
-        lower = np.inf
-        upper = -np.inf
+        t = 0.0
+        lo = np.inf
+        hi = -np.inf
         for j in range(n_rollouts):
             x = rewards[b, j, k]
-            if not np.isnan(x):
-                count += 1
-                total += x
-                lower = min(lower, x)
-                upper = max(upper, x)
-        m = total / max(count, 1)
+            t += x
+            lo = min(lo, x)
+            hi = max(hi, x)
+        if np.isnan(t):
+            clean = False
+        m = t / n_rollouts
+        sum_sq = 0.0
+        for j in range(n_rollouts):
+            d = rewards[b, j, k] - m
+            sum_sq += d * d
+        mean[k] = m
+        lower[k] = lo
+        upper[k] = hi
+        std[k] = _std_from(sum_sq, n_rollouts, ddof, lo, hi, 0.0)
+    return clean
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _fill_mask(mask, b, n_rollouts):
+    """The mask of a group without NaN; returns its scorable count (0 for G = 1)."""
+    n_scorable = n_rollouts if n_rollouts >= 2 else 0
+    flag = 1 if n_scorable else 0
+    for j in range(n_rollouts):
+        mask[b, j] = flag
+    return n_scorable
+
+
+@njit(cache=True, error_model="numpy")
+def _moments_nan(rewards, b, ddof, mask, mean, std, lower, upper):
+    """NaN-aware mask and per-objective mean, std, min and max of group b; returns the scorable count (0 if < 2).
+
+    An objective with no score in the group has mean 0, std 0, min +inf and max -inf.
+    """
+    n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
+    n_scorable = _group_mask_nan(rewards, b, mask)
+    # std holds the counts until the second pass
+    _first_pass_nan(rewards, b, std, mean, lower, upper)
+    for k in range(n_objectives):
+        mean[k] = mean[k] / max(std[k], 1.0)
+    for k in range(n_objectives):
+        count = std[k]
         sum_sq = 0.0
         for j in range(n_rollouts):
             x = rewards[b, j, k]
             if not np.isnan(x):
-                sum_sq += (x - m) ** 2
-        mean[k] = m
-        std[k] = _std_from(sum_sq, count, ddof, lower, upper, 0.0)
+                sum_sq += (x - mean[k]) ** 2
+        std[k] = _std_from(sum_sq, count, ddof, lower[k], upper[k], 0.0)
+    return n_scorable
 
 
-@njit(cache=True)
-def _group_rc(rewards, b, weights, ddof, eps, mask, out):
-    """RC for group b: z-score of the weighted sum over the masked rollouts (NaN objectives count 0)."""
-    n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
-    count = 0
-    total = 0.0
-    lower = np.inf
-    upper = -np.inf
-    for j in range(n_rollouts):
-        s = 0.0
-        if mask[b, j]:
-            for k in range(n_objectives):
-                x = rewards[b, j, k] * weights[k]
-                if not np.isnan(x):
-                    s += x
-            count += 1
-            total += s
-            lower = min(lower, s)
-            upper = max(upper, s)
-        out[b, j] = s
-    m = total / max(count, 1)
+@njit(cache=True, error_model="numpy")
+def _group_moments(rewards, b, ddof, mask, mean, std, lower, upper):
+    """Group b's scorable mask and per-objective NaN-aware mean, std, min and max; returns ``(n_scorable, clean)``.
+
+    ``mask[b, j]`` is 1 for a rollout with at least one score in a group with >= 2 such rollouts (``n_scorable`` is
+    0 otherwise); ``clean`` is True when the group has no NaN at all. ``lower``/``upper`` are +inf/-inf for an
+    objective with no score in the group. ``std`` follows the zero-spread rule of :func:`_std_from`. For callers
+    outside the scheme drivers (the training loops' per-objective z-scores, the stateful schemes).
+    """
+    if _moments_clean(rewards, b, ddof, mean, std, lower, upper):
+        return _fill_mask(mask, b, rewards.shape[1]), True
+    return _moments_nan(rewards, b, ddof, mask, mean, std, lower, upper), False
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _rc_finish(b, ddof, eps, mask, out, count, total, lower, upper):
+    """z-score out[b, :] (the weighted sums) over the masked rollouts; zeros for a group with < 2 of them."""
+    n_rollouts = out.shape[1]
+    if count < 2:
+        for j in range(n_rollouts):
+            mask[b, j] = 0
+            out[b, j] = 0.0
+        return
+    m = total / count
     sum_sq = 0.0
     for j in range(n_rollouts):
         if mask[b, j]:
@@ -128,17 +203,44 @@ def _group_rc(rewards, b, weights, ddof, eps, mask, out):
             out[b, j] = 0.0
 
 
-@njit(cache=True)
-def _group_combine(rewards, b, weights, adaptive, ddof, eps, mask, out, effective, scratch):
-    """AC (adaptive=False) or DVAO (adaptive=True) for group b; fills out[b, :] and effective[b, :].
-
-    ``scratch`` is a (3, K) work array owned by this group (no allocation in the per-group path).
-    """
+@njit(cache=True, error_model="numpy")
+def _rc_nan(rewards, b, weights, ddof, eps, mask, out, bounds):
+    """RC for group b with NaN entries: NaN objectives count 0 in the sum (TRL's nansum), all-NaN rollouts are
+    unscorable, and a group with < 2 scorable rollouts gets 0."""
     n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
-    mean = scratch[0]
-    std = scratch[1]
-    coef = scratch[2]
-    _objective_moments(rewards, b, ddof, mean, std)
+    count = 0
+    total = 0.0
+    lower = np.inf
+    upper = -np.inf
+    raw_lower = np.inf
+    raw_upper = -np.inf
+    for j in range(n_rollouts):
+        s = 0.0
+        scorable = 0
+        for k in range(n_objectives):
+            x = rewards[b, j, k]
+            if not np.isnan(x):
+                scorable = 1
+                s += x * weights[k]
+                raw_lower = min(raw_lower, x)
+                raw_upper = max(raw_upper, x)
+        mask[b, j] = scorable
+        if scorable:
+            count += 1
+            total += s
+            lower = min(lower, s)
+            upper = max(upper, s)
+        out[b, j] = s
+    bounds[b, 0] = raw_lower
+    bounds[b, 1] = raw_upper
+    _rc_finish(b, ddof, eps, mask, out, count, total, lower, upper)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _combine_weights(b, weights, adaptive, eps, std, coef, effective):
+    """Fixed (AC) or DVAO coefficients ``coef_k / (sigma_k + eps)`` into coef and the effective weights into
+    effective[b]; False when DVAO's ``sum_l w_l sigma_l`` is 0 (the group's advantages are then 0)."""
+    n_objectives = weights.shape[0]
     weight_total = 0.0
     for k in range(n_objectives):
         weight_total += weights[k]
@@ -160,27 +262,43 @@ def _group_combine(rewards, b, weights, adaptive, ddof, eps, mask, out, effectiv
         for k in range(n_objectives):
             coef[k] = weights[k]
             effective[b, k] = weights[k] / weight_total
-    # coef_k / (sigma_k + eps), 0 for constant objectives: one division per objective, not per entry.
+    # one division per objective, not per entry; 0 for constant objectives
     for k in range(n_objectives):
         coef[k] = coef[k] / (std[k] + eps) if std[k] > 0.0 else 0.0
+    return active
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _record_bounds(b, lower, upper, bounds):
+    raw_lower = np.inf
+    raw_upper = -np.inf
+    for k in range(lower.shape[0]):
+        raw_lower = min(raw_lower, lower[k])
+        raw_upper = max(raw_upper, upper[k])
+    bounds[b, 0] = raw_lower
+    bounds[b, 1] = raw_upper
+
+
+@njit(cache=True, error_model="numpy")
+def _combine_nan(rewards, b, weights, adaptive, ddof, eps, mask, out, effective, scratch, bounds):
+    """AC or DVAO for group b with NaN entries (left out of the statistics, 0 in the combination)."""
+    n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
+    mean = scratch[0]
+    std = scratch[1]
+    coef = scratch[2]
+    lower = scratch[3]
+    upper = scratch[4]
+    n_scorable = _moments_nan(rewards, b, ddof, mask, mean, std, lower, upper)
+    _record_bounds(b, lower, upper, bounds)
+    active = _combine_weights(b, weights, adaptive, eps, std, coef, effective) and n_scorable > 0
     for j in range(n_rollouts):
         a = 0.0
-        if mask[b, j] and active:
+        if active and mask[b, j]:
             for k in range(n_objectives):
                 x = rewards[b, j, k]
                 if not np.isnan(x) and coef[k] != 0.0:
                     a += (x - mean[k]) * coef[k]
         out[b, j] = a
-
-
-@njit(cache=True)
-def _group(kind, rewards, b, weights, ddof, eps, mask, out, effective, scratch):
-    """Per-group work of every scheme. kind: 0 = RC on ``weights``, 1 = fixed combination, 2 = DVAO."""
-    _group_mask(rewards, b, mask)
-    if kind == 0:
-        _group_rc(rewards, b, weights, ddof, eps, mask, out)
-    else:
-        _group_combine(rewards, b, weights, kind == 2, ddof, eps, mask, out, effective, scratch[b])
 
 
 @njit(cache=True)
@@ -193,35 +311,6 @@ def _kind_of(scheme_id):
 
 
 # ---- batch reductions, split into per-group partials so serial and parallel drivers agree bit for bit ----
-
-
-@njit(cache=True)
-def _masked_first_pass(values, mask, b, partial):
-    """partial[b] = (count, sum, min, max) of values[b, j] over mask[b, j]."""
-    count = 0.0
-    total = 0.0
-    lower = np.inf
-    upper = -np.inf
-    for j in range(values.shape[1]):
-        if mask[b, j]:
-            x = values[b, j]
-            count += 1.0
-            total += x
-            lower = min(lower, x)
-            upper = max(upper, x)
-    partial[b, 0] = count
-    partial[b, 1] = total
-    partial[b, 2] = lower
-    partial[b, 3] = upper
-
-
-@njit(cache=True)
-def _masked_second_pass(values, mask, b, mean, partial):
-    total = 0.0
-    for j in range(values.shape[1]):
-        if mask[b, j]:
-            total += (values[b, j] - mean) ** 2
-    partial[b, 4] = total
 
 
 @njit(cache=True)
@@ -247,49 +336,14 @@ def _combine_second(partial):
 
 
 @njit(cache=True)
-def _apply_whiten(values, mask, b, mean, std, eps):
-    for j in range(values.shape[1]):
-        if mask[b, j]:
-            values[b, j] = _zscore(values[b, j] - mean, std, eps)
-        else:
-            values[b, j] = 0.0
+def _cv_weights(partial, ddof, reward_min, has_reward_min, saw):
+    """SAW's w'_k = CV_k / sum_l CV_l from the per-group partials; equal weights if sum CV <= delta.
 
-
-@njit(cache=True)
-def _objective_first_pass(rewards, b, partial):
-    """partial[b, k] = (count, sum, min, max) of objective k in group b, NaN excluded."""
-    for k in range(rewards.shape[2]):
-        count = 0.0
-        total = 0.0
-        lower = np.inf
-        upper = -np.inf
-        for j in range(rewards.shape[1]):
-            x = rewards[b, j, k]
-            if not np.isnan(x):
-                count += 1.0
-                total += x
-                lower = min(lower, x)
-                upper = max(upper, x)
-        partial[b, k, 0] = count
-        partial[b, k, 1] = total
-        partial[b, k, 2] = lower
-        partial[b, k, 3] = upper
-
-
-@njit(cache=True)
-def _objective_second_pass(rewards, b, mean, partial):
-    for k in range(rewards.shape[2]):
-        total = 0.0
-        for j in range(rewards.shape[1]):
-            x = rewards[b, j, k]
-            if not np.isnan(x):
-                total += (x - mean[k]) ** 2
-        partial[b, k, 4] = total
-
-
-@njit(cache=True)
-def _cv_weights(partial, ddof, reward_min, has_reward_min, delta):
-    """SAW's w'_k = CV_k / sum_l CV_l from the per-group partials; equal weights if sum CV <= delta."""
+    With a minimum weight ``m = saw[SAW_MIN_WEIGHT]`` the weights become ``m + (1 - K m) w'_k`` (see
+    :func:`mowsim.schemes.reference.saw_cv_weights`).
+    """
+    delta = saw[SAW_DELTA]
+    min_weight = saw[SAW_MIN_WEIGHT]
     n_objectives = partial.shape[1]
     cv = np.empty(n_objectives)
     cv_total = 0.0
@@ -316,6 +370,9 @@ def _cv_weights(partial, ddof, reward_min, has_reward_min, delta):
     else:
         for k in range(n_objectives):
             cv[k] = cv[k] / cv_total
+    if min_weight > 0.0:
+        for k in range(n_objectives):
+            cv[k] = min_weight + (1.0 - n_objectives * min_weight) * cv[k]
     return cv
 
 
@@ -348,12 +405,21 @@ def _saw_effective(cv, weights, effective):
     total = 0.0
     for k in range(weights.shape[0]):
         total += cv[k] * weights[k]
+    weight_sum = weights.sum()
     for b in range(effective.shape[0]):
         for k in range(weights.shape[0]):
             if total > 0.0:
                 effective[b, k] = cv[k] * weights[k] / total
             else:
-                effective[b, k] = weights[k] / weights.sum()
+                effective[b, k] = weights[k] / weight_sum
+
+
+@njit(cache=True)
+def _fixed_effective(weights, effective):
+    weight_sum = weights.sum()
+    for b in range(effective.shape[0]):
+        for k in range(weights.shape[0]):
+            effective[b, k] = weights[k] / weight_sum
 
 
 @njit(cache=True)
@@ -366,76 +432,338 @@ def _weight_total(weights):
 
 
 @njit(cache=True)
-def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_reward_min, delta, out, effective):
-    """Advantages of ``scheme_id`` into out (B, G) and effective weights into effective (B, K); serial twin."""
+def _reward_bounds(bounds):
+    """Smallest and largest reward of the batch (NaN excluded) from the per-group bounds: the caller's inf and
+    overflow check. +inf / -inf for a batch without any score."""
+    lower = np.inf
+    upper = -np.inf
+    for b in range(bounds.shape[0]):
+        lower = min(lower, bounds[b, 0])
+        upper = max(upper, bounds[b, 1])
+    return lower, upper
+
+
+# ---- the hot paths: one flat loop over a range of groups per pass ----
+#
+# Every per-group helper that takes arrays costs ~25 ns per call even when inlined (Numba re-materializes the array
+# arguments), which at B = 4,096 groups is as much as the arithmetic. So each pass below loops over a range of
+# groups itself, with only scalar helpers inside. The serial driver calls each with the whole batch, the parallel
+# one with chunks of GROUP_CHUNK groups; the per-group arithmetic is the same either way (bit-identical results).
+# Groups with a NaN are flagged in ``pending`` and redone by the per-group NaN-aware functions above.
+
+GROUP_CHUNK = 64
+
+
+@njit(cache=True, error_model="numpy")
+def _rc_range(rewards, weights, ddof, eps, mask, out, bounds, pending, start, stop):
+    """RC on groups [start, stop) without NaN: z-score of ``s = sum_k w_k r_k``; NaN groups go to ``pending``."""
+    n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
+    flag = 1 if n_rollouts >= 2 else 0
+    for b in range(start, stop):
+        total = 0.0
+        lower = np.inf
+        upper = -np.inf
+        raw_lower = np.inf
+        raw_upper = -np.inf
+        for j in range(n_rollouts):
+            s = 0.0
+            for k in range(n_objectives):
+                x = rewards[b, j, k]
+                s += x * weights[k]
+                raw_lower = min(raw_lower, x)
+                raw_upper = max(raw_upper, x)
+            total += s
+            lower = min(lower, s)
+            upper = max(upper, s)
+            out[b, j] = s
+        if np.isnan(total):
+            pending[b] = 1
+            continue
+        pending[b] = 0
+        bounds[b, 0] = raw_lower
+        bounds[b, 1] = raw_upper
+        for j in range(n_rollouts):
+            mask[b, j] = flag
+        if not flag:
+            out[b, 0] = 0.0
+            continue
+        m = total / n_rollouts
+        sum_sq = 0.0
+        for j in range(n_rollouts):
+            sum_sq += (out[b, j] - m) ** 2
+        std = _std_from(sum_sq, n_rollouts, ddof, lower, upper, 0.0)
+        for j in range(n_rollouts):
+            out[b, j] = _zscore(out[b, j] - m, std, eps)
+
+
+@njit(cache=True, error_model="numpy")
+def _combine_range(rewards, weights, adaptive, ddof, eps, mask, out, effective, st, bounds, pending, start, stop):
+    """AC (adaptive=False) or DVAO (adaptive=True) on groups [start, stop) without NaN; NaN groups go to
+    ``pending``. ``st`` is a (5, K) work array: mean, std, coefficient, min, max per objective."""
+    n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
+    flag = 1 if n_rollouts >= 2 else 0
+    weight_total = 0.0
+    for k in range(n_objectives):
+        weight_total += weights[k]
+    for b in range(start, stop):
+        clean = True
+        raw_lower = np.inf
+        raw_upper = -np.inf
+        spread_total = 0.0
+        for k in range(n_objectives):
+            t = 0.0
+            lo = np.inf
+            hi = -np.inf
+            for j in range(n_rollouts):
+                x = rewards[b, j, k]
+                t += x
+                lo = min(lo, x)
+                hi = max(hi, x)
+            if np.isnan(t):
+                clean = False
+            m = t / n_rollouts
+            sum_sq = 0.0
+            for j in range(n_rollouts):
+                d = rewards[b, j, k] - m
+                sum_sq += d * d
+            std = _std_from(sum_sq, n_rollouts, ddof, lo, hi, 0.0)
+            st[0, k] = m
+            st[1, k] = std
+            raw_lower = min(raw_lower, lo)
+            raw_upper = max(raw_upper, hi)
+            spread_total += weights[k] * std
+        if not clean:
+            pending[b] = 1
+            continue
+        pending[b] = 0
+        bounds[b, 0] = raw_lower
+        bounds[b, 1] = raw_upper
+        for j in range(n_rollouts):
+            mask[b, j] = flag
+        active = flag == 1
+        if adaptive and not spread_total > 0.0:
+            active = False
+        for k in range(n_objectives):
+            if adaptive and spread_total > 0.0:
+                share = weights[k] * st[1, k] / spread_total
+                effective[b, k] = share
+            else:
+                share = weights[k] if not adaptive else 0.0
+                effective[b, k] = weights[k] / weight_total
+            std = st[1, k]
+            st[2, k] = share / (std + eps) if std > 0.0 else 0.0
+        if active:
+            # every entry is finite here, so a constant objective's (x - mean) * 0 adds exactly 0
+            for j in range(n_rollouts):
+                a = 0.0
+                for k in range(n_objectives):
+                    a += (rewards[b, j, k] - st[0, k]) * st[2, k]
+                out[b, j] = a
+        else:
+            for j in range(n_rollouts):
+                out[b, j] = 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def _whiten_first_range(values, mask, partial, start, stop):
+    """partial[b] = (count, sum, min, max) of values[b, j] over mask[b, j], for b in [start, stop)."""
+    for b in range(start, stop):
+        count = 0.0
+        total = 0.0
+        lower = np.inf
+        upper = -np.inf
+        for j in range(values.shape[1]):
+            if mask[b, j]:
+                x = values[b, j]
+                count += 1.0
+                total += x
+                lower = min(lower, x)
+                upper = max(upper, x)
+        partial[b, 0] = count
+        partial[b, 1] = total
+        partial[b, 2] = lower
+        partial[b, 3] = upper
+
+
+@njit(cache=True, error_model="numpy")
+def _whiten_second_range(values, mask, mean, partial, start, stop):
+    for b in range(start, stop):
+        total = 0.0
+        for j in range(values.shape[1]):
+            if mask[b, j]:
+                total += (values[b, j] - mean) ** 2
+        partial[b, 4] = total
+
+
+@njit(cache=True, error_model="numpy")
+def _whiten_apply_range(values, mask, mean, std, eps, start, stop):
+    for b in range(start, stop):
+        for j in range(values.shape[1]):
+            if mask[b, j]:
+                values[b, j] = _zscore(values[b, j] - mean, std, eps)
+            else:
+                values[b, j] = 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def _objective_first_range(rewards, partial, start, stop):
+    """partial[b, k] = (count, sum, min, max) of objective k in group b, NaN excluded; partial[b, 0, 5] = 1 when
+    the group has no NaN (its second pass then skips the NaN tests)."""
+    n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
+    for b in range(start, stop):
+        clean = True
+        for k in range(n_objectives):
+            t = 0.0
+            lo = np.inf
+            hi = -np.inf
+            for j in range(n_rollouts):
+                x = rewards[b, j, k]
+                t += x
+                lo = min(lo, x)
+                hi = max(hi, x)
+            if np.isnan(t):
+                clean = False
+            partial[b, k, 0] = n_rollouts
+            partial[b, k, 1] = t
+            partial[b, k, 2] = lo
+            partial[b, k, 3] = hi
+        partial[b, 0, 5] = 1.0 if clean else 0.0
+        if not clean:
+            for k in range(n_objectives):
+                count = 0.0
+                t = 0.0
+                lo = np.inf
+                hi = -np.inf
+                for j in range(n_rollouts):
+                    x = rewards[b, j, k]
+                    if not np.isnan(x):
+                        count += 1.0
+                        t += x
+                        lo = min(lo, x)
+                        hi = max(hi, x)
+                partial[b, k, 0] = count
+                partial[b, k, 1] = t
+                partial[b, k, 2] = lo
+                partial[b, k, 3] = hi
+
+
+@njit(cache=True, error_model="numpy")
+def _objective_second_range(rewards, mean, partial, start, stop):
+    """partial[b, k, 4] = sum over group b of (r_k - mean[k])^2, NaN excluded."""
+    n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
+    for b in range(start, stop):
+        clean = partial[b, 0, 5] == 1.0
+        for k in range(n_objectives):
+            m = mean[k]
+            total = 0.0
+            if clean:
+                for j in range(n_rollouts):
+                    d = rewards[b, j, k] - m
+                    total += d * d
+            else:
+                for j in range(n_rollouts):
+                    x = rewards[b, j, k]
+                    if not np.isnan(x):
+                        total += (x - m) ** 2
+            partial[b, k, 4] = total
+
+
+@njit(cache=True)
+def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_reward_min, saw, out, effective):
+    """Advantages of ``scheme_id`` into out (B, G) and effective weights into effective (B, K); serial twin.
+
+    ``saw`` holds SAW's ``(delta, min_weight)`` (ignored by the other schemes). Returns the batch's smallest and
+    largest reward, NaN excluded (+inf, -inf if nothing is scored), for the caller's ``inf`` and overflow checks.
+    """
     n_groups, n_rollouts, n_objectives = rewards.shape
     mask = np.empty((n_groups, n_rollouts), dtype=np.uint8)
+    bounds = np.empty((n_groups, 2))
+    pending = np.empty(n_groups, dtype=np.uint8)
     used = weights
     cv = weights
     if scheme_id == SAW_GRPO or scheme_id == SAW_GDPO:
-        opart = np.empty((n_groups, n_objectives, 5))
-        for b in range(n_groups):
-            _objective_first_pass(rewards, b, opart)
+        opart = np.empty((n_groups, n_objectives, 6))
+        _objective_first_range(rewards, opart, 0, n_groups)
         omean = _objective_means(opart)
-        for b in range(n_groups):
-            _objective_second_pass(rewards, b, omean, opart)
-        cv = _cv_weights(opart, ddof, reward_min, has_reward_min, delta)
+        _objective_second_range(rewards, omean, opart, 0, n_groups)
+        cv = _cv_weights(opart, ddof, reward_min, has_reward_min, saw)
         used = _saw_scaled_weights(scheme_id, cv, weights)
     kind = _kind_of(scheme_id)
-    scratch = np.empty((n_groups, 3, n_objectives))
-    for b in range(n_groups):
-        _group(kind, rewards, b, used, ddof, eps, mask, out, effective, scratch)
+    st = np.empty((5, n_objectives))  # serial: one work array serves every group
+    if kind == 0:
+        _rc_range(rewards, used, ddof, eps, mask, out, bounds, pending, 0, n_groups)
+        for b in range(n_groups):
+            if pending[b]:
+                _rc_nan(rewards, b, used, ddof, eps, mask, out, bounds)
+    else:
+        adaptive = kind == 2
+        _combine_range(rewards, used, adaptive, ddof, eps, mask, out, effective, st, bounds, pending, 0, n_groups)
+        for b in range(n_groups):
+            if pending[b]:
+                _combine_nan(rewards, b, used, adaptive, ddof, eps, mask, out, effective, st, bounds)
     if scheme_id == GDPO or scheme_id == SAW_GDPO:
         part = np.empty((n_groups, 5))
-        for b in range(n_groups):
-            _masked_first_pass(out, mask, b, part)
+        _whiten_first_range(out, mask, part, 0, n_groups)
         count, mean, lower, upper = _combine_first(part)
-        for b in range(n_groups):
-            _masked_second_pass(out, mask, b, mean, part)
+        _whiten_second_range(out, mask, mean, part, 0, n_groups)
         std = _std_from(_combine_second(part), count, ddof, lower, upper, _weight_total(used))
-        for b in range(n_groups):
-            _apply_whiten(out, mask, b, mean, std, eps)
+        _whiten_apply_range(out, mask, mean, std, eps, 0, n_groups)
     if scheme_id == SAW_GRPO or scheme_id == SAW_GDPO:
         _saw_effective(cv, weights, effective)
     elif kind == 0:
-        for b in range(n_groups):
-            for k in range(n_objectives):
-                effective[b, k] = weights[k] / weights.sum()
+        _fixed_effective(weights, effective)
+    return _reward_bounds(bounds)
 
 
 @njit(cache=True, parallel=True)
-def compute_parallel(scheme_id, rewards, weights, ddof, eps, reward_min, has_reward_min, delta, out, effective):
-    """Same as :func:`compute_serial`, with ``prange`` over groups; bit-identical results."""
+def compute_parallel(scheme_id, rewards, weights, ddof, eps, reward_min, has_reward_min, saw, out, effective):
+    """Same as :func:`compute_serial`, with ``prange`` over chunks of GROUP_CHUNK groups; bit-identical results."""
     n_groups, n_rollouts, n_objectives = rewards.shape
     mask = np.empty((n_groups, n_rollouts), dtype=np.uint8)
+    bounds = np.empty((n_groups, 2))
+    pending = np.empty(n_groups, dtype=np.uint8)
+    n_chunks = (n_groups + GROUP_CHUNK - 1) // GROUP_CHUNK
     used = weights
     cv = weights
     if scheme_id == SAW_GRPO or scheme_id == SAW_GDPO:
-        opart = np.empty((n_groups, n_objectives, 5))
-        for b in prange(n_groups):
-            _objective_first_pass(rewards, b, opart)
+        opart = np.empty((n_groups, n_objectives, 6))
+        for c in prange(n_chunks):
+            _objective_first_range(rewards, opart, c * GROUP_CHUNK, min(n_groups, (c + 1) * GROUP_CHUNK))
         omean = _objective_means(opart)
-        for b in prange(n_groups):
-            _objective_second_pass(rewards, b, omean, opart)
-        cv = _cv_weights(opart, ddof, reward_min, has_reward_min, delta)
+        for c in prange(n_chunks):
+            _objective_second_range(rewards, omean, opart, c * GROUP_CHUNK, min(n_groups, (c + 1) * GROUP_CHUNK))
+        cv = _cv_weights(opart, ddof, reward_min, has_reward_min, saw)
         used = _saw_scaled_weights(scheme_id, cv, weights)
     kind = _kind_of(scheme_id)
-    scratch = np.empty((n_groups, 3, n_objectives))
-    for b in prange(n_groups):
-        _group(kind, rewards, b, used, ddof, eps, mask, out, effective, scratch)
+    st = np.empty((n_chunks, 5, n_objectives))  # one work array per chunk: chunks run concurrently
+    if kind == 0:
+        for c in prange(n_chunks):
+            _rc_range(rewards, used, ddof, eps, mask, out, bounds, pending, c * GROUP_CHUNK,
+                      min(n_groups, (c + 1) * GROUP_CHUNK))
+        for b in prange(n_groups):
+            if pending[b]:
+                _rc_nan(rewards, b, used, ddof, eps, mask, out, bounds)
+    else:
+        adaptive = kind == 2
+        for c in prange(n_chunks):
+            _combine_range(rewards, used, adaptive, ddof, eps, mask, out, effective, st[c], bounds, pending,
+                           c * GROUP_CHUNK, min(n_groups, (c + 1) * GROUP_CHUNK))
+        for c in prange(n_chunks):
+            for b in range(c * GROUP_CHUNK, min(n_groups, (c + 1) * GROUP_CHUNK)):
+                if pending[b]:
+                    _combine_nan(rewards, b, used, adaptive, ddof, eps, mask, out, effective, st[c], bounds)
     if scheme_id == GDPO or scheme_id == SAW_GDPO:
         part = np.empty((n_groups, 5))
-        for b in prange(n_groups):
-            _masked_first_pass(out, mask, b, part)
+        for c in prange(n_chunks):
+            _whiten_first_range(out, mask, part, c * GROUP_CHUNK, min(n_groups, (c + 1) * GROUP_CHUNK))
         count, mean, lower, upper = _combine_first(part)
-        for b in prange(n_groups):
-            _masked_second_pass(out, mask, b, mean, part)
+        for c in prange(n_chunks):
+            _whiten_second_range(out, mask, mean, part, c * GROUP_CHUNK, min(n_groups, (c + 1) * GROUP_CHUNK))
         std = _std_from(_combine_second(part), count, ddof, lower, upper, _weight_total(used))
-        for b in prange(n_groups):
-            _apply_whiten(out, mask, b, mean, std, eps)
+        for c in prange(n_chunks):
+            _whiten_apply_range(out, mask, mean, std, eps, c * GROUP_CHUNK, min(n_groups, (c + 1) * GROUP_CHUNK))
     if scheme_id == SAW_GRPO or scheme_id == SAW_GDPO:
         _saw_effective(cv, weights, effective)
     elif kind == 0:
-        for b in prange(n_groups):
-            for k in range(n_objectives):
-                effective[b, k] = weights[k] / weights.sum()
+        _fixed_effective(weights, effective)
+    return _reward_bounds(bounds)

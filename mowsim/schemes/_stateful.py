@@ -439,13 +439,15 @@ def _group_variance_mean(rewards, ddof, out_var, out_count):
     n_groups, _, n_objectives = rewards.shape
     mean = np.empty(n_objectives)
     std = np.empty(n_objectives)
+    lower = np.empty(n_objectives)
+    upper = np.empty(n_objectives)
     mask = np.empty((n_groups, rewards.shape[1]), dtype=np.uint8)
     out_var[:] = 0.0
     out_count[:] = 0.0
     for b in range(n_groups):
-        if _kernels._group_mask(rewards, b, mask) == 0:
+        n_scorable, _ = _kernels._group_moments(rewards, b, ddof, mask, mean, std, lower, upper)
+        if n_scorable == 0:
             continue
-        _kernels._objective_moments(rewards, b, ddof, mean, std)
         for k in range(n_objectives):
             if std[k] > 0.0:
                 out_var[k] += std[k] * std[k]
@@ -554,13 +556,14 @@ def advantages(scheme_id, state, params, rewards, weights, ddof, eps, out, effec
     n_groups, n_rollouts, n_objectives = rewards.shape
     slots = state[HEADER:HEADER + n_objectives]
     no_min = np.zeros(n_objectives)
+    no_saw = np.zeros(_kernels.N_SAW_PARAMS)
     if scheme_id == HV_GUIDED:
         r_pareto = state[R_PARETO]
         if params[0] != 0.0:  # apply_to="reward", as in Lu et al.'s code: it cancels in the z-score up to eps
             scaled = weights * r_pareto
-            _kernels.compute_serial(_kernels.RC, rewards, scaled, ddof, eps, no_min, False, 0.0, out, effective)
+            _kernels.compute_serial(_kernels.RC, rewards, scaled, ddof, eps, no_min, False, no_saw, out, effective)
             return
-        _kernels.compute_serial(_kernels.RC, rewards, weights, ddof, eps, no_min, False, 0.0, out, effective)
+        _kernels.compute_serial(_kernels.RC, rewards, weights, ddof, eps, no_min, False, no_saw, out, effective)
         for b in range(n_groups):
             for j in range(n_rollouts):
                 out[b, j] *= r_pareto
@@ -569,23 +572,21 @@ def advantages(scheme_id, state, params, rewards, weights, ddof, eps, out, effec
         current = np.empty(n_objectives)
         for k in range(n_objectives):
             current[k] = np.exp(slots[k])
-        _kernels.compute_serial(_kernels.RC, rewards, current, ddof, eps, no_min, False, 0.0, out, effective)
+        _kernels.compute_serial(_kernels.RC, rewards, current, ddof, eps, no_min, False, no_saw, out, effective)
         return
     if scheme_id == MGDA or scheme_id == PCGRAD:
         coefficients = slots.copy()
-        _kernels.compute_serial(_kernels.AC, rewards, coefficients, ddof, eps, no_min, False, 0.0, out, effective)
+        _kernels.compute_serial(_kernels.AC, rewards, coefficients, ddof, eps, no_min, False, no_saw, out, effective)
         return
     # DVAO variants: A = sum_k wt_k A_k with wt_k = w_k s_k / sum_l w_l s_l, s_k a corrected spread.
     mask = np.empty((n_groups, n_rollouts), dtype=np.uint8)
     mean = np.empty(n_objectives)
     std = np.empty(n_objectives)
     spread = np.empty(n_objectives)
+    lower = np.empty(n_objectives)
+    upper = np.empty(n_objectives)
     for b in range(n_groups):
-        _kernels._group_mask(rewards, b, mask)
-        _kernels._objective_moments(rewards, b, ddof, mean, std)
-        n_scored = 0
-        for j in range(n_rollouts):
-            n_scored += mask[b, j]
+        n_scored, _ = _kernels._group_moments(rewards, b, ddof, mask, mean, std, lower, upper)
         total = 0.0
         for k in range(n_objectives):
             s = 0.0

@@ -66,10 +66,21 @@ class Scheme:
     kernel_id: ClassVar[int] = -1
     reference: ClassVar[Callable]
     stateful: ClassVar[bool] = False
+    _fused_checks: ClassVar[bool] = True
+    """True when ``_run`` with ``backend="numba"`` returns the batch's ``(min, max)`` reward as its third value, so
+    :meth:`compute` checks for inf and overflow on that; a subclass whose ``_run`` returns ``None`` there sets it
+    to False and gets the up-front scans."""
 
     def _delta(self) -> float:
         """SAW's shift/denominator constant; unused by the other schemes."""
         return 0.0
+
+    def check_objectives(self, n_objectives: int) -> None:
+        """Raise ValueError if this configuration cannot run on ``n_objectives`` objectives (default: any can)."""
+
+    def _saw_params(self) -> np.ndarray:
+        """The kernels' SAW parameter vector ``(delta, min_weight)`` (zeros for every other scheme)."""
+        return np.zeros(_kernels.N_SAW_PARAMS)
 
     def _reference_kwargs(self, reward_min) -> dict:
         return {}
@@ -92,15 +103,22 @@ class Scheme:
             Known lower bound of each reward, used by SAW's shift; ``None`` uses the batch minimum.
         backend : {"numba", "numpy", "python"}
         """
-        rewards, squeezed = validation.check_rewards(rewards)
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}.")
+        # The compiled kernels report the batch's reward range from their first pass, so for them the inf and
+        # overflow checks run on that instead of on two extra scans of the batch (the result is discarded then).
+        fused = backend == "numba" and self._fused_checks
+        rewards, squeezed = validation.check_rewards(rewards, check_finite=not fused)
         weights = validation.check_weights(weights, rewards.shape[2])
-        validation.check_magnitude(rewards, weights)
+        self.check_objectives(rewards.shape[2])
+        if not fused:
+            validation.check_magnitude(rewards, weights)
         ddof = validation.check_ddof(ddof)
         eps = validation.check_eps(eps)
         reward_min = validation.check_reward_min(reward_min, rewards)
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}.")
-        advantages, eff = self._run(rewards, weights, ddof, eps, reward_min, backend)
+        advantages, eff, bounds = self._run(rewards, weights, ddof, eps, reward_min, backend)
+        if fused:
+            validation.check_reward_range(rewards, squeezed, weights, *bounds)
         if not np.all(np.isfinite(advantages)):
             raise ValueError(
                 f"scheme {self.name!r} produced non-finite advantages: the rewards overflow float64 arithmetic "
@@ -112,7 +130,7 @@ class Scheme:
 
     def _run(self, rewards, weights, ddof, eps, reward_min, backend):
         if backend == "numpy":
-            return type(self).reference(rewards, weights, ddof, eps, **self._reference_kwargs(reward_min))
+            return (*type(self).reference(rewards, weights, ddof, eps, **self._reference_kwargs(reward_min)), None)
         n_groups, n_rollouts, n_objectives = rewards.shape
         out = np.empty((n_groups, n_rollouts))
         eff = np.empty((n_groups, n_objectives))
@@ -124,8 +142,8 @@ class Scheme:
             driver = _kernels.compute_parallel
         else:
             driver = _kernels.compute_serial
-        driver(self.kernel_id, rewards, weights, ddof, eps, rmin, has_min, self._delta(), out, eff)
-        return out, eff
+        bounds = driver(self.kernel_id, rewards, weights, ddof, eps, rmin, has_min, self._saw_params(), out, eff)
+        return out, eff, bounds
 
 
 def register(cls: type[Scheme]) -> type[Scheme]:

@@ -48,6 +48,7 @@ class StatefulScheme(Scheme):
     """Base class: a scheme configuration (frozen fields) plus a mutable state vector."""
 
     stateful: ClassVar[bool] = True
+    _fused_checks: ClassVar[bool] = False
     feedback: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self):
@@ -176,13 +177,13 @@ class StatefulScheme(Scheme):
         if not np.array_equal(weights, self._weights):
             object.__setattr__(self, "_weights", weights)
         if backend == "numpy":
-            return self._reference(rewards, weights, ddof, eps)
+            return (*self._reference(rewards, weights, ddof, eps), None)
         out = np.empty(rewards.shape[:2])
         eff = np.empty((rewards.shape[0], rewards.shape[2]))
         kernel = _stateful.advantages.py_func if backend == "python" else _stateful.advantages
         kernel(self.kernel_id, self._state, self.kernel_params(rewards.shape[2]), rewards, weights, ddof, eps, out,
                eff)
-        return out, eff
+        return out, eff, None
 
     def _reference(self, rewards, weights, ddof, eps):
         raise TypeError(f"{type(self).__name__} defines no NumPy reference; every concrete stateful scheme must.")

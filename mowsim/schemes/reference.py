@@ -201,7 +201,8 @@ def dvao(rewards: np.ndarray, weights: np.ndarray, ddof: int = 0, eps: float = 0
     return np.where(mask & (total > 0), combined, 0.0), adaptive
 
 
-def saw_cv_weights(rewards: np.ndarray, ddof: int, reward_min: np.ndarray | None, delta: float) -> np.ndarray:
+def saw_cv_weights(rewards: np.ndarray, ddof: int, reward_min: np.ndarray | None, delta: float,
+                   min_weight: float = 0.0) -> np.ndarray:
     r"""SAW's stage-aware weights from the batch coefficient of variation.
 
     .. math:: \tilde r_k = r_k - r^{\min}_k + \delta, \qquad
@@ -212,6 +213,13 @@ def saw_cv_weights(rewards: np.ndarray, ddof: int, reward_min: np.ndarray | None
     ``reward_min=None`` uses each objective's batch minimum. Source: SAW (Stage-Aware Dynamic Weighting,
     2026), ``compute_advantage`` in github.com/Zhaolutuan/SAW, whose official code uses ``ddof=1`` and
     ``delta=1e-8``.
+
+    *mowsim's own addition* (not in the paper): a per-objective floor ``m = min_weight`` in ``[0, 1/K]``,
+
+    .. math:: w'_k \leftarrow m + (1 - K m)\, w'_k ,
+
+    a mixture with the uniform weights, so every ``w'_k >= m``, the weights still sum to 1, and an objective whose CV
+    has collapsed (learned early) keeps a share ``m`` of the gradient. ``m = 0`` is SAW; ``m = 1/K`` equal weights.
     """
     n_objectives = rewards.shape[2]
     flat = rewards.reshape(-1, n_objectives)
@@ -223,8 +231,12 @@ def saw_cv_weights(rewards: np.ndarray, ddof: int, reward_min: np.ndarray | None
     cv = std / (np.abs(shifted_mean) + delta)
     total = cv.sum()
     if total <= delta:
-        return np.full(n_objectives, 1.0 / n_objectives)
-    return cv / total
+        cv_weights = np.full(n_objectives, 1.0 / n_objectives)
+    else:
+        cv_weights = cv / total
+    if min_weight > 0:
+        cv_weights = min_weight + (1.0 - n_objectives * min_weight) * cv_weights
+    return cv_weights
 
 
 def _saw_effective(cv_weights: np.ndarray, weights: np.ndarray, n_groups: int) -> np.ndarray:
@@ -234,17 +246,17 @@ def _saw_effective(cv_weights: np.ndarray, weights: np.ndarray, n_groups: int) -
     return _fixed_weights(product, n_groups)
 
 
-def saw_grpo(rewards, weights, ddof=0, eps=0.0, reward_min=None, delta=1e-8):
+def saw_grpo(rewards, weights, ddof=0, eps=0.0, reward_min=None, delta=1e-8, min_weight=0.0):
     r"""SAW-GRPO (reward level): RC on the CV-reweighted sum ``s = sum_k w'_k w_k r_k``.
 
     Source: SAW (2026), estimator ``grpo-h``. See :func:`saw_cv_weights` for ``w'``.
     """
-    cv_weights = saw_cv_weights(rewards, ddof, reward_min, delta)
+    cv_weights = saw_cv_weights(rewards, ddof, reward_min, delta, min_weight)
     advantages, _ = rc(rewards, cv_weights * weights, ddof, eps)
     return advantages, _saw_effective(cv_weights, weights, rewards.shape[0])
 
 
-def saw_gdpo(rewards, weights, ddof=0, eps=0.0, reward_min=None, delta=1e-8):
+def saw_gdpo(rewards, weights, ddof=0, eps=0.0, reward_min=None, delta=1e-8, min_weight=0.0):
     r"""SAW-GDPO (advantage level): GDPO with weights ``K w'_k w_k``.
 
     .. math:: a_{bj} = \sum_k K w'_k w_k A_k[b, j], \qquad
@@ -254,6 +266,6 @@ def saw_gdpo(rewards, weights, ddof=0, eps=0.0, reward_min=None, delta=1e-8):
     ``gdpo-h``. See :func:`saw_cv_weights` for ``w'``.
     """
     n_objectives = rewards.shape[2]
-    cv_weights = saw_cv_weights(rewards, ddof, reward_min, delta)
+    cv_weights = saw_cv_weights(rewards, ddof, reward_min, delta, min_weight)
     advantages, _ = gdpo(rewards, n_objectives * cv_weights * weights, ddof, eps)
     return advantages, _saw_effective(cv_weights, weights, rewards.shape[0])
