@@ -46,14 +46,15 @@ SETTINGS = tuple(
 )
 '''
 
-# 24 cells of ~0.04 s each: a run with one worker is mid-way for about a second, time enough to interrupt it.
+# 24 cells of ~0.05 s each (400 steps x 2 seeds; the kernels got faster, 60 steps let a run finish between two
+# polls): a run with one worker is mid-way for about a second, time enough to interrupt it.
 SLOW = '''
 """Enough cells to interrupt a run half-way."""
 from mowsim.sweep import make_cell
 
 SETTINGS = tuple(
     make_cell("slow", index, "bandit", {"noise_sd": 0.05 * index}, "dvao", setting={"noise_sd": 0.05 * index},
-              steps=60, seeds=2)
+              steps=400, seeds=2)
     for index in range(24)
 )
 '''

@@ -50,6 +50,38 @@ def test_inf_names_first_offending_index(rewards, index):
         mowsim.advantages(rewards, "rc")
 
 
+@pytest.mark.parametrize("name", ["rc", "ac", "gdpo", "dvao", "saw-grpo", "saw-gdpo", "dvao-ema", "mgda"])
+@pytest.mark.parametrize("backend", ["numba", "numpy", "python"])
+@pytest.mark.parametrize(
+    "case",
+    ["alone", "with_nan_in_group", "zero_weight", "minus_inf", "inf_and_minus_inf", "only_score_in_group"],
+)
+def test_inf_is_caught_wherever_it_hides(name, backend, case):
+    """The compiled path checks for inf on the range its kernels measure, not on a scan of its own: an inf next to
+    a NaN (the NaN-aware path), behind a zero weight (RC's weighted sum is then NaN), or alone in a group must
+    still be reported, with its index, by every backend."""
+    rewards = np.random.default_rng(0).random((3, 4, 2))
+    weights = None
+    if case == "alone":
+        rewards[1, 2, 0] = np.inf
+    elif case == "with_nan_in_group":
+        rewards[1, 0, 1] = np.nan
+        rewards[1, 2, 0] = np.inf
+    elif case == "zero_weight":
+        rewards[1, 2, 0] = np.inf
+        weights = [0.0, 1.0]
+    elif case == "minus_inf":
+        rewards[1, 2, 0] = -np.inf
+    elif case == "inf_and_minus_inf":
+        rewards[1, 2, 0] = np.inf
+        rewards[1, 3, 0] = -np.inf
+    else:
+        rewards[1] = np.nan
+        rewards[1, 2, 0] = np.inf
+    with pytest.raises(ValueError, match=r"rewards contains inf at index \(1, 2, 0\)"):
+        mowsim.schemes.get(name).compute(rewards, weights, backend=backend)
+
+
 @pytest.mark.parametrize(
     "rewards, pattern",
     [

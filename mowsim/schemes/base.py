@@ -165,7 +165,7 @@ def get(scheme, **params) -> Scheme:
     """Return a scheme instance from a registered name (with optional parameters) or pass an instance through.
 
     >>> get("saw-grpo", delta=1e-6)
-    SAWGRPO(delta=1e-06)
+    SAWGRPO(delta=1e-06, min_weight=0.0)
     """
     if isinstance(scheme, Scheme):
         if params:
