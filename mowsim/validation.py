@@ -7,6 +7,7 @@ clean ``float64`` arrays and plain scalars. Each error says what was expected, w
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -23,6 +24,7 @@ __all__ = [
 ]
 
 _AXES = "(n_groups, n_rollouts, n_objectives)"
+_FLOAT64_MAX = float(np.finfo(np.float64).max)
 
 
 def check_rewards(rewards, *, check_finite: bool = True) -> tuple[np.ndarray, bool]:
@@ -187,8 +189,8 @@ def check_magnitude(rewards: np.ndarray, weights: np.ndarray) -> None:
 def _check_largest(largest: float, shape: tuple[int, int, int], weights: np.ndarray) -> None:
     n_groups, n_rollouts, n_objectives = shape
     weight_sum = float(weights.sum())
-    bound = max(largest, largest * weight_sum, n_objectives * weight_sum * np.sqrt(n_rollouts))
-    limit = float(np.sqrt(np.finfo(np.float64).max / (4.0 * n_groups * n_rollouts)))
+    bound = max(largest, largest * weight_sum, n_objectives * weight_sum * math.sqrt(n_rollouts))
+    limit = math.sqrt(_FLOAT64_MAX / (4.0 * n_groups * n_rollouts))
     if not bound < limit:
         raise ValueError(
             f"rewards and weights are too large for float64 variance arithmetic: largest |reward| = {largest:.3g}, "

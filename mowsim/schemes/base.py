@@ -119,7 +119,7 @@ class Scheme:
         advantages, eff, bounds = self._run(rewards, weights, ddof, eps, reward_min, backend)
         if fused:
             validation.check_reward_range(rewards, squeezed, weights, *bounds)
-        if not np.all(np.isfinite(advantages)):
+        if not _kernels.all_finite(advantages):
             raise ValueError(
                 f"scheme {self.name!r} produced non-finite advantages: the rewards overflow float64 arithmetic "
                 f"(largest |reward| = {np.nanmax(np.abs(rewards)):.3g}). Rescale the rewards."
