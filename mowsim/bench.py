@@ -112,6 +112,7 @@ def make_rewards(n_rollouts: int, n_objectives: int, group_size: int = 16, seed:
 def _contestants(scheme, rewards, weights, ddof, eps, impls, torch_ref):
     """impl -> zero-argument callable, and impl -> a function returning that call's advantages as ndarray."""
     calls, results = {}, {}
+    saw = scheme._saw_params()
     for impl in impls:
         if impl in ("numba", "numpy"):
             calls[impl] = partial(mowsim.advantages, rewards, scheme, weights, ddof=ddof, eps=eps, backend=impl)
@@ -120,14 +121,14 @@ def _contestants(scheme, rewards, weights, ddof, eps, impls, torch_ref):
             tensor = torch_ref.torch.from_numpy(rewards)  # shares memory: no conversion inside the timing
             torch_weights = torch_ref.torch.from_numpy(weights)
             calls[impl] = partial(torch_ref.advantages, tensor, scheme.name, torch_weights, ddof=ddof, eps=eps,
-                                  delta=scheme._delta(), min_weight=scheme._saw_params()[1])
+                                  delta=saw[_kernels.SAW_DELTA], min_weight=saw[_kernels.SAW_MIN_WEIGHT])
             results[impl] = lambda tensor_out: tensor_out.numpy()
         else:
             driver = _kernels.compute_serial if impl == "kernel-serial" else _kernels.compute_parallel
             out = np.empty(rewards.shape[:2])
             effective = np.empty((rewards.shape[0], rewards.shape[2]))
             calls[impl] = partial(driver, scheme.kernel_id, rewards, weights, ddof, eps, np.zeros(rewards.shape[2]),
-                                  False, scheme._saw_params(), out, effective)
+                                  False, saw, out, effective)
             results[impl] = lambda _none, out=out: out
     return calls, results
 

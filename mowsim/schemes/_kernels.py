@@ -105,9 +105,8 @@ def _moments_clean(rewards, b, ddof, mean, std, lower, upper):
     """Per-objective mean, std, min and max of group b assuming no NaN; False (results void) if it finds one.
 
     One objective (a strided column of G values, in L1) at a time, both passes with scalar accumulators and no
-    NaN test: a NaN anywhere shows in its column's sum. This path has no function calls with array arguments:
-    even unexecuted, one such call in the hot loop doubles its cost (the arrays then escape), so the NaN-aware
-    work runs in a separate loop over the groups this one rejected (:func:`_moments_nan`).
+    NaN test: a NaN anywhere shows in its column's sum, and the caller then takes :func:`_moments_nan`. The scheme
+    drivers use the same loop inlined in :func:`_combine_range` (see the note above the ``*_range`` passes).
     """
     n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
     clean = True
@@ -606,9 +605,9 @@ def _whiten_apply_range(values, mask, mean, std, eps, start, stop):
 
 
 @njit(cache=True, error_model="numpy")
-def _objective_first_range(rewards, partial, start, stop):
-    """partial[b, k] = (count, sum, min, max) of objective k in group b, NaN excluded; partial[b, 0, 5] = 1 when
-    the group has no NaN (its second pass then skips the NaN tests)."""
+def _objective_first_range(rewards, partial, pending, start, stop):
+    """partial[b, k, :4] = (count, sum, min, max) of objective k in group b, for groups [start, stop) without NaN;
+    a group with a NaN is flagged in ``pending`` and done by :func:`_objective_first_nan`."""
     n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
     for b in range(start, stop):
         clean = True
@@ -627,36 +626,26 @@ def _objective_first_range(rewards, partial, start, stop):
             partial[b, k, 1] = t
             partial[b, k, 2] = lo
             partial[b, k, 3] = hi
-        partial[b, 0, 5] = 1.0 if clean else 0.0
-        if not clean:
-            for k in range(n_objectives):
-                count = 0.0
-                t = 0.0
-                lo = np.inf
-                hi = -np.inf
-                for j in range(n_rollouts):
-                    x = rewards[b, j, k]
-                    if not np.isnan(x):
-                        count += 1.0
-                        t += x
-                        lo = min(lo, x)
-                        hi = max(hi, x)
-                partial[b, k, 0] = count
-                partial[b, k, 1] = t
-                partial[b, k, 2] = lo
-                partial[b, k, 3] = hi
+        pending[b] = 0 if clean else 1
 
 
 @njit(cache=True, error_model="numpy")
-def _objective_second_range(rewards, mean, partial, start, stop):
-    """partial[b, k, 4] = sum over group b of (r_k - mean[k])^2, NaN excluded."""
+def _objective_first_nan(rewards, b, partial):
+    """The NaN-aware :func:`_objective_first_range` for one group."""
+    part = partial[b]
+    _first_pass_nan(rewards, b, part[:, 0], part[:, 1], part[:, 2], part[:, 3])
+
+
+@njit(cache=True, error_model="numpy")
+def _objective_second_range(rewards, mean, partial, pending, start, stop):
+    """partial[b, k, 4] = sum over group b of (r_k - mean[k])^2, NaN excluded (NaN tests only in ``pending``
+    groups)."""
     n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
     for b in range(start, stop):
-        clean = partial[b, 0, 5] == 1.0
         for k in range(n_objectives):
             m = mean[k]
             total = 0.0
-            if clean:
+            if not pending[b]:
                 for j in range(n_rollouts):
                     d = rewards[b, j, k] - m
                     total += d * d
@@ -692,10 +681,13 @@ def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_rewar
     used = weights
     cv = weights
     if scheme_id == SAW_GRPO or scheme_id == SAW_GDPO:
-        opart = np.empty((n_groups, n_objectives, 6))
-        _objective_first_range(rewards, opart, 0, n_groups)
+        opart = np.empty((n_groups, n_objectives, 5))
+        _objective_first_range(rewards, opart, pending, 0, n_groups)
+        for b in range(n_groups):
+            if pending[b]:
+                _objective_first_nan(rewards, b, opart)
         omean = _objective_means(opart)
-        _objective_second_range(rewards, omean, opart, 0, n_groups)
+        _objective_second_range(rewards, omean, opart, pending, 0, n_groups)
         cv = _cv_weights(opart, ddof, reward_min, has_reward_min, saw)
         used = _saw_scaled_weights(scheme_id, cv, weights)
     kind = _kind_of(scheme_id)
@@ -736,12 +728,16 @@ def compute_parallel(scheme_id, rewards, weights, ddof, eps, reward_min, has_rew
     used = weights
     cv = weights
     if scheme_id == SAW_GRPO or scheme_id == SAW_GDPO:
-        opart = np.empty((n_groups, n_objectives, 6))
+        opart = np.empty((n_groups, n_objectives, 5))
         for c in prange(n_chunks):
-            _objective_first_range(rewards, opart, c * GROUP_CHUNK, min(n_groups, (c + 1) * GROUP_CHUNK))
+            _objective_first_range(rewards, opart, pending, c * GROUP_CHUNK, min(n_groups, (c + 1) * GROUP_CHUNK))
+        for b in prange(n_groups):
+            if pending[b]:
+                _objective_first_nan(rewards, b, opart)
         omean = _objective_means(opart)
         for c in prange(n_chunks):
-            _objective_second_range(rewards, omean, opart, c * GROUP_CHUNK, min(n_groups, (c + 1) * GROUP_CHUNK))
+            _objective_second_range(rewards, omean, opart, pending, c * GROUP_CHUNK,
+                                    min(n_groups, (c + 1) * GROUP_CHUNK))
         cv = _cv_weights(opart, ddof, reward_min, has_reward_min, saw)
         used = _saw_scaled_weights(scheme_id, cv, weights)
     kind = _kind_of(scheme_id)

@@ -71,10 +71,6 @@ class Scheme:
     :meth:`compute` checks for inf and overflow on that; a subclass whose ``_run`` returns ``None`` there sets it
     to False and gets the up-front scans."""
 
-    def _delta(self) -> float:
-        """SAW's shift/denominator constant; unused by the other schemes."""
-        return 0.0
-
     def check_objectives(self, n_objectives: int) -> None:
         """Raise ValueError if this configuration cannot run on ``n_objectives`` objectives (default: any can)."""
 

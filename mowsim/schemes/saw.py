@@ -37,9 +37,6 @@ class _SAW(Scheme):
                 f"Pass min_weight <= 1/{n_objectives} (1/K means equal weights)."
             )
 
-    def _delta(self) -> float:
-        return self.delta
-
     def _saw_params(self) -> np.ndarray:
         return np.array([self.delta, self.min_weight])
 
