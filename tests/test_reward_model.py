@@ -23,11 +23,13 @@ N_DRAWS = 200_000
 @njit(cache=True)
 def _observe_many(state, clean, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd, scale,
                   offset, binary, n):
+    rows = np.empty((n, clean.shape[0]))
+    for i in range(n):
+        rows[i] = clean
     out = np.empty((n, clean.shape[0] + n_spurious))
     noise_buf = np.empty(clean.shape[0])
-    for i in range(n):
-        observe(state, clean, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd, scale, offset,
-                binary, noise_buf, out[i])
+    observe(state, rows, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd, scale, offset,
+            binary, noise_buf, out)
     return out
 
 

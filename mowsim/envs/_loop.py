@@ -58,10 +58,14 @@ def finish_last_row(step_row, objective_rows):
         objective_rows[k, ZERO_SHARE] = np.nan
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def objective_zscores(rewards, ddof, eps, zscores, step_row, objective_rows):
     """Each objective's own group z-score (B, G, K) -- the advantage of the reward-k-alone surrogate, whose
     gradient is g_k -- plus the zero-variance shares. Masked and constant entries are 0, as in the scheme kernels.
+
+    A group is one flat loop per objective with scalar accumulators and no NaN test (a NaN shows in the column's
+    sum); only a group with a NaN takes the NaN-aware :func:`mowsim.schemes._kernels._group_moments`. The fast
+    path matters: this runs every step of every training loop.
     """
     n_groups, n_rollouts, n_objectives = rewards.shape
     mean = np.empty(n_objectives)
@@ -69,33 +73,77 @@ def objective_zscores(rewards, ddof, eps, zscores, step_row, objective_rows):
     lower = np.empty(n_objectives)
     upper = np.empty(n_objectives)
     mask = np.empty((n_groups, n_rollouts), dtype=np.uint8)
+    constant = np.empty(n_objectives, dtype=np.uint8)
     zero_groups = 0
+    inv_groups = 1.0 / n_groups
     for k in range(n_objectives):
         objective_rows[k, ZERO_SHARE] = 0.0
     for b in range(n_groups):
-        _, clean = _kernels._group_moments(rewards, b, ddof, mask, mean, std, lower, upper)
         all_constant = True
+        clean = True
         for k in range(n_objectives):
-            if std[k] > 0.0:
-                all_constant = False
-                std[k] = 1.0 / (std[k] + eps)  # reuse as the multiplier
+            t = 0.0
+            lo = np.inf
+            hi = -np.inf
+            for j in range(n_rollouts):
+                x = rewards[b, j, k]
+                t += x
+                lo = min(lo, x)
+                hi = max(hi, x)
+            if np.isnan(t):
+                clean = False
+                break
+            m = t / n_rollouts
+            sum_sq = 0.0
+            for j in range(n_rollouts):
+                d = rewards[b, j, k] - m
+                sum_sq += d * d
+            sd = _kernels._std_from(sum_sq, n_rollouts, ddof, lo, hi, 0.0)
+            if n_rollouts < 2 or not sd > 0.0:
+                constant[k] = 1
+                for j in range(n_rollouts):
+                    zscores[b, j, k] = 0.0
             else:
-                objective_rows[k, ZERO_SHARE] += 1.0 / n_groups
+                constant[k] = 0
+                all_constant = False
+                scale = 1.0 / (sd + eps)
+                for j in range(n_rollouts):
+                    zscores[b, j, k] = (rewards[b, j, k] - m) * scale
+        if clean:
+            for k in range(n_objectives):
+                if constant[k]:
+                    objective_rows[k, ZERO_SHARE] += inv_groups
+        else:
+            all_constant = _nan_group_zscores(rewards, b, ddof, eps, mask, mean, std, lower, upper, zscores,
+                                              objective_rows, inv_groups)
         if all_constant:
             zero_groups += 1
-        if clean and mask[b, 0]:  # every entry finite and scored: a constant objective's multiplier 0 gives 0
-            for j in range(n_rollouts):
-                for k in range(n_objectives):
-                    zscores[b, j, k] = (rewards[b, j, k] - mean[k]) * std[k]
-            continue
-        for j in range(n_rollouts):
-            for k in range(n_objectives):
-                x = rewards[b, j, k]
-                if mask[b, j] and not np.isnan(x) and std[k] > 0.0:
-                    zscores[b, j, k] = (x - mean[k]) * std[k]
-                else:
-                    zscores[b, j, k] = 0.0
     step_row[ZERO_GROUPS] = zero_groups / n_groups
+
+
+@njit(cache=True, error_model="numpy")
+def _nan_group_zscores(rewards, b, ddof, eps, mask, mean, std, lower, upper, zscores, objective_rows, inv_groups):
+    """:func:`objective_zscores` for a group with a NaN; returns True when every objective is constant there.
+
+    Redoes the whole group (the fast path may have stopped part-way), so zero shares are counted here only.
+    """
+    n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
+    _kernels._group_moments(rewards, b, ddof, mask, mean, std, lower, upper)
+    all_constant = True
+    for k in range(n_objectives):
+        if std[k] > 0.0:
+            all_constant = False
+            std[k] = 1.0 / (std[k] + eps)  # reuse as the multiplier
+        else:
+            objective_rows[k, ZERO_SHARE] += inv_groups
+    for j in range(n_rollouts):
+        for k in range(n_objectives):
+            x = rewards[b, j, k]
+            if mask[b, j] and not np.isnan(x) and std[k] > 0.0:
+                zscores[b, j, k] = (x - mean[k]) * std[k]
+            else:
+                zscores[b, j, k] = 0.0
+    return all_constant
 
 
 @njit(cache=True)

@@ -170,32 +170,56 @@ class RewardKnobs:
 @njit(cache=True)
 def observe(state, clean, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd, scale, offset,
             binary, noise_buf, out):
-    """Turn the clean values of the true objectives into observed rewards ``out`` (K_true + n_spurious,).
+    """Turn the clean values of the true objectives into observed rewards, for a whole batch at once.
 
-    ``noise_buf`` is scratch of length K_true. Conditioning is applied per batch by :func:`condition_batch`.
+    ``clean`` is (n, K_true) and ``out`` is (n, K_true + n_spurious): row i of ``out`` is rollout i's observed
+    reward vector. Rollouts draw their random numbers in row order (flips, then the noise vector, then the spurious
+    rewards). ``noise_buf`` is scratch of length K_true. Conditioning is applied per batch by
+    :func:`condition_batch`.
+
+    One call per batch, with no per-rollout array views: in the training loops a call per rollout cost more than
+    sampling the rollout itself. When no knob is active the observed reward is the clean one, copied.
     """
-    n_true = clean.shape[0]
+    n_rows, n_true = clean.shape
+    n_objectives = out.shape[1]
+    any_flip = False
     any_noise = False
     for k in range(n_true):
-        value = clean[k]
-        if binary and flip_prob[k] > 0.0 and _rng.uniform(state) < flip_prob[k]:
-            value = 1.0 - value
-        out[k] = value
+        if binary and flip_prob[k] > 0.0:
+            any_flip = True
         if noise_sd[k] > 0.0:
             any_noise = True
-    if any_noise:
-        for k in range(n_true):
-            noise_buf[k] = _rng.normal(state)
-        mix = _rng.t_scale(state, noise_df) if noise_df < np.inf else 1.0
-        for k in range(n_true):
-            correlated = 0.0
-            for m in range(n_true):
-                correlated += noise_factor[k, m] * noise_buf[m]
-            out[k] += noise_sd[k] * correlated * mix
-    for k in range(n_spurious):
-        out[n_true + k] = spurious_sd * _rng.normal(state)
-    for k in range(out.shape[0]):
-        out[k] = scale[k] * out[k] + offset[k]
+    calibrated = True
+    for k in range(n_objectives):
+        if scale[k] != 1.0 or offset[k] != 0.0:
+            calibrated = False
+    if not (any_flip or any_noise or n_spurious > 0):
+        for i in range(n_rows):
+            for k in range(n_true):
+                out[i, k] = clean[i, k]
+    else:
+        heavy = noise_df < np.inf
+        for i in range(n_rows):
+            for k in range(n_true):
+                value = clean[i, k]
+                if any_flip and flip_prob[k] > 0.0 and _rng.uniform(state) < flip_prob[k]:
+                    value = 1.0 - value
+                out[i, k] = value
+            if any_noise:
+                for k in range(n_true):
+                    noise_buf[k] = _rng.normal(state)
+                mix = _rng.t_scale(state, noise_df) if heavy else 1.0
+                for k in range(n_true):
+                    correlated = 0.0
+                    for m in range(n_true):
+                        correlated += noise_factor[k, m] * noise_buf[m]
+                    out[i, k] += noise_sd[k] * correlated * mix
+            for k in range(n_spurious):
+                out[i, n_true + k] = spurious_sd * _rng.normal(state)
+    if not calibrated:
+        for i in range(n_rows):
+            for k in range(n_objectives):
+                out[i, k] = scale[k] * out[i, k] + offset[k]
 
 
 @njit(cache=True)

@@ -212,12 +212,13 @@ def _policy(features, theta, probs, cdf):
 
 
 @njit(cache=True, inline="always")
-def _search(cdf_row, u):
+def _search(cdf, p, u):
+    """The arm whose CDF interval of prompt p holds u (binary search; no row view, which costs a call's worth)."""
     lo = 0
-    hi = cdf_row.shape[0] - 1
+    hi = cdf.shape[1] - 1
     while lo < hi:
         mid = (lo + hi) // 2
-        if u < cdf_row[mid]:
+        if u < cdf[p, mid]:
             hi = mid
         else:
             lo = mid + 1
@@ -238,7 +239,7 @@ def _heldout_performance(state, features, means, probs, cdf, n_samples, out):
             else:
                 hits = 0.0
                 for _ in range(n_samples):
-                    a = _search(cdf[p], _rng.uniform(state))
+                    a = _search(cdf, p, _rng.uniform(state))
                     hits += 1.0 if _rng.uniform(state) < means[p, a, k] else 0.0
                 total += hits / n_samples
         out[k] = total / n_prompts
@@ -267,6 +268,9 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
     rescored = np.empty((n_groups, group_size, n_objectives))
     clean_store = np.empty((n_groups, group_size, n_true))
     rescore = scheme_id == _stateful.DVAO_RELIABLE
+    clean_rows = clean_store.reshape(n_groups * group_size, n_true)
+    reward_rows = rewards.reshape(n_groups * group_size, n_objectives)
+    rescored_rows = rescored.reshape(n_groups * group_size, n_objectives)
     arms = np.empty((n_groups, group_size), dtype=np.int64)
     prompts = np.empty(n_groups, dtype=np.int64)
     advantages = np.empty((n_groups, group_size))
@@ -301,20 +305,19 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
                 p = int(_rng.uniform(state) * n_prompts)
             prompts[b] = p
             for j in range(group_size):
-                a = _search(cdf[p], _rng.uniform(state))
+                a = _search(cdf, p, _rng.uniform(state))
                 arms[b, j] = a
-                clean = clean_store[b, j]
                 for k in range(n_true):
                     mu = means[p, a, k]
                     if binary:
-                        clean[k] = 1.0 if _rng.uniform(state) < mu else 0.0
+                        clean_store[b, j, k] = 1.0 if _rng.uniform(state) < mu else 0.0
                     else:
-                        clean[k] = mu
-                observe(state, clean, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-                        scale, offset, binary, noise_buf, rewards[b, j])
-                if rescore:
-                    observe(state, clean, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-                            scale, offset, binary, noise_buf, rescored[b, j])
+                        clean_store[b, j, k] = mu
+        observe(state, clean_rows, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd, scale,
+                offset, binary, noise_buf, reward_rows)
+        if rescore:
+            observe(state, clean_rows, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd, scale,
+                    offset, binary, noise_buf, rescored_rows)
         condition_batch(rewards, condition)
         if rescore:
             condition_batch(rescored, condition)

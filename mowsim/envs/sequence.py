@@ -310,6 +310,9 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
     rescored = np.empty((n_groups, group_size, n_objectives))
     clean_store = np.empty((n_groups, group_size, n_true))
     rescore = scheme_id == _stateful.DVAO_RELIABLE
+    clean_rows = clean_store.reshape(n_groups * group_size, n_true)
+    reward_rows = rewards.reshape(n_groups * group_size, n_objectives)
+    rescored_rows = rescored.reshape(n_groups * group_size, n_objectives)
     tokens = np.zeros((n_groups, group_size, max_len + 1), dtype=np.int64)
     old_probs = np.empty((n_groups, group_size, max_len + 1))
     n_tokens = np.empty((n_groups, group_size), dtype=np.int64)
@@ -344,14 +347,13 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
             for j in range(group_size):
                 n_tokens[b, j] = _sample_response(state, probs, p, answers[p], max_len, length_limit, linear,
                                                   tokens[b, j], old_probs[b, j], clean_all)
-                clean = clean_store[b, j]
                 for k in range(n_true):
-                    clean[k] = clean_all[selected[k]]
-                observe(state, clean, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-                        scale, offset, binary, noise_buf, rewards[b, j])
-                if rescore:
-                    observe(state, clean, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-                            scale, offset, binary, noise_buf, rescored[b, j])
+                    clean_store[b, j, k] = clean_all[selected[k]]
+        observe(state, clean_rows, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd, scale,
+                offset, binary, noise_buf, reward_rows)
+        if rescore:
+            observe(state, clean_rows, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd, scale,
+                    offset, binary, noise_buf, rescored_rows)
         condition_batch(rewards, condition)
         if rescore:
             condition_batch(rescored, condition)
