@@ -11,6 +11,7 @@ import math
 import numbers
 
 import numpy as np
+from numba import njit
 
 __all__ = [
     "check_rewards",
@@ -186,11 +187,22 @@ def check_magnitude(rewards: np.ndarray, weights: np.ndarray) -> None:
     _check_largest(largest, rewards.shape, weights)
 
 
-def _check_largest(largest: float, shape: tuple[int, int, int], weights: np.ndarray) -> None:
-    n_groups, n_rollouts, n_objectives = shape
-    weight_sum = float(weights.sum())
+@njit(cache=True)
+def magnitude_limits(largest, n_groups, n_rollouts, n_objectives, weight_sum):
+    """``(bound, limit)`` of :func:`check_magnitude`: the input is safe when ``bound < limit``.
+
+    One definition for the Python check and the compiled drivers, which evaluate it on the range their first pass
+    measured (``weight_sum`` added in objective order, as both do).
+    """
     bound = max(largest, largest * weight_sum, n_objectives * weight_sum * math.sqrt(n_rollouts))
     limit = math.sqrt(_FLOAT64_MAX / (4.0 * n_groups * n_rollouts))
+    return bound, limit
+
+
+def _check_largest(largest: float, shape: tuple[int, int, int], weights: np.ndarray) -> None:
+    n_groups, n_rollouts, n_objectives = shape
+    weight_sum = sum(weights.tolist())  # left to right, as the kernels add it
+    bound, limit = magnitude_limits(float(largest), n_groups, n_rollouts, n_objectives, weight_sum)
     if not bound < limit:
         raise ValueError(
             f"rewards and weights are too large for float64 variance arithmetic: largest |reward| = {largest:.3g}, "

@@ -187,3 +187,23 @@ def test_accepts_non_contiguous_and_other_dtypes(name, rng):
     as_float32 = rewards.astype(np.float32)
     np.testing.assert_array_equal(mowsim.advantages(as_float32, name),
                                   mowsim.advantages(as_float32.astype(np.float64), name))
+
+
+@pytest.mark.parametrize("backend", base.BACKENDS)
+@pytest.mark.parametrize("name", SCHEMES)
+def test_groups_without_signal_give_positive_zero(name, backend, rng):
+    """A group without signal gets exactly +0, never -0 from rounding a constant's deviation times a zero multiplier:
+    a constant group (its mean of 0.1s rounds), a group constant per objective, a group with one scorable rollout.
+    GDPO's batch whitening then moves every scored group by the same batch mean, so there the two constant groups
+    share one value and only the unscorable group (masked out of the batch) is +0."""
+    rewards = rng.normal(size=(6, 5, 3))
+    rewards[0] = 0.1
+    rewards[1] = [0.3, 0.7, 0.1]
+    rewards[2, 1:] = np.nan
+    out = mowsim.advantages(rewards, name, ddof=0, eps=1e-4, backend=backend)
+    silent = out[:3]
+    if "gdpo" in name:
+        np.testing.assert_array_equal(silent[:2], silent[0, 0])
+        silent = silent[2]
+    assert np.all(silent == 0.0) and not np.any(np.signbit(silent)), silent
+    assert np.any(out[3:] != 0.0)

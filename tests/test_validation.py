@@ -12,7 +12,7 @@ from conftest import SCHEMES
 
 import mowsim
 from mowsim import validation
-from mowsim.schemes import SAWGRPO, Scheme, get, register
+from mowsim.schemes import SAWGRPO, Scheme, base, get, register
 
 GOOD = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
 
@@ -263,6 +263,24 @@ def test_check_magnitude_boundary():
     with pytest.raises(ValueError, match=r"largest \|reward\| = .*expected at most .* for a batch of 16 rollouts"):
         validation.check_magnitude(rewards, weights)
     validation.check_magnitude(np.full((1, 3, 2), np.nan), np.ones(2))  # nothing scored: nothing to overflow
+
+
+@pytest.mark.parametrize("backend", base.BACKENDS)
+@pytest.mark.parametrize("name", SCHEMES)
+def test_overflow_guard_has_one_boundary_on_every_path(name, backend):
+    """The compiled drivers judge the magnitude on the range they measured (no up-front scan); the guard must sit at
+    the same place on every backend, for a large reward of either sign, also behind a zero weight."""
+    weights = np.array([0.5, 0.0, 0.25])
+    limit = np.sqrt(np.finfo(np.float64).max / (4 * 16))
+    for k, sign in ((0, 1.0), (1, -1.0), (2, 1.0)):
+        rewards = np.zeros((2, 8, 3))
+        rewards[1, :, 0] = np.linspace(0.0, 1.0, 8)  # a varied group beside the large one
+        rewards[0, 3, k] = sign * limit * 0.99
+        out = get(name).compute(rewards, weights, backend=backend)
+        assert np.all(np.isfinite(out.advantages)), (k, sign)
+        rewards[0, 3, k] = sign * limit * 1.01
+        with pytest.raises(ValueError, match=r"too large for float64 variance arithmetic.*batch of 16 rollouts"):
+            get(name).compute(rewards, weights, backend=backend)
 
 
 @pytest.mark.parametrize("name", SCHEMES)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from mowsim import validation
+
 # Scheme ids understood by the drivers. The registry in mowsim.schemes maps names to these.
 RC = 0
 AC = 1
@@ -195,9 +197,10 @@ def _rc_finish(b, ddof, eps, mask, out, count, total, lower, upper):
         if mask[b, j]:
             sum_sq += (out[b, j] - m) ** 2
     std = _std_from(sum_sq, count, ddof, lower, upper, 0.0)
+    scale = 1.0 / (std + eps) if std > 0.0 else 0.0  # a multiplier, as in _rc_range: both paths round alike
     for j in range(n_rollouts):
-        if mask[b, j]:
-            out[b, j] = _zscore(out[b, j] - m, std, eps)
+        if mask[b, j] and scale != 0.0:
+            out[b, j] = (out[b, j] - m) * scale
         else:
             out[b, j] = 0.0
 
@@ -432,7 +435,7 @@ def _weight_total(weights):
 
 @njit(cache=True)
 def _reward_bounds(bounds):
-    """Smallest and largest reward of the batch (NaN excluded) from the per-group bounds: the caller's inf and
+    """The batch's reward range from the per-group ranges (see :func:`compute_serial`): the caller's inf and
     overflow check. +inf / -inf for a batch without any score."""
     lower = np.inf
     upper = -np.inf
@@ -440,6 +443,16 @@ def _reward_bounds(bounds):
         lower = min(lower, bounds[b, 0])
         upper = max(upper, bounds[b, 1])
     return lower, upper
+
+
+@njit(cache=True)
+def _checks(bounds, shape, weights, out):
+    """The drivers' return value ``(lower, upper, in_range, finite)``, see :func:`compute_serial`."""
+    lower, upper = _reward_bounds(bounds)
+    largest = max(abs(upper), abs(lower)) if upper >= lower else 0.0
+    bound, limit = validation.magnitude_limits(largest, shape[0], shape[1], shape[2], _weight_total(weights))
+    in_range = lower > -np.inf and upper < np.inf and bound < limit
+    return lower, upper, in_range, all_finite(out)
 
 
 # ---- the hot paths: one flat loop over a range of groups per pass ----
@@ -453,46 +466,84 @@ def _reward_bounds(bounds):
 GROUP_CHUNK = 64
 
 
+_ABS_BITS = np.uint64(0x7FFFFFFFFFFFFFFF)  # float64 bits without the sign: |x| as an ordered integer
+_SIGN_BIT = np.uint64(0x8000000000000000)
+_NONFINITE_BITS = np.uint64(0x7FF0000000000000)  # |x| bits >= this: x is inf or NaN
+
+
 @njit(cache=True, error_model="numpy")
 def _rc_range(rewards, weights, ddof, eps, mask, out, bounds, pending, start, stop):
-    """RC on groups [start, stop) without NaN: z-score of ``s = sum_k w_k r_k``; NaN groups go to ``pending``."""
+    """RC on groups [start, stop) without NaN or inf: z-score of ``s = sum_k w_k r_k``; other groups go to
+    ``pending``.
+
+    Three short passes per chunk of GROUP_CHUNK groups instead of one long one per group: a group's statistics are
+    a chain of dependent operations (sum, then squares, then sqrt and a division), and splitting the passes lets
+    the CPU overlap the chains of neighbouring groups (0.33 -> 0.25 ms at 4,096 x 16 x 4). The weighted sum runs
+    objective by objective over the group's rollouts (the reference's order of addition), and the group's largest
+    ``|r|`` is an integer maximum over the float bits, which vectorizes where a float maximum does not; it also
+    routes a group with a NaN or inf to ``pending``. ``bounds[b]`` is ``(-max |r|, max |r|)`` here: the drivers'
+    reward range only has to give the largest magnitude and, through the NaN-aware path, any inf.
+    """
     n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
+    n_flat = n_rollouts * n_objectives
+    bits = rewards.view(np.uint64).reshape(rewards.shape[0], n_flat)
+    bound_bits = bounds.view(np.uint64)
     flag = 1 if n_rollouts >= 2 else 0
-    for b in range(start, stop):
-        total = 0.0
-        lower = np.inf
-        upper = -np.inf
-        raw_lower = np.inf
-        raw_upper = -np.inf
-        for j in range(n_rollouts):
-            s = 0.0
-            for k in range(n_objectives):
-                x = rewards[b, j, k]
-                s += x * weights[k]
-                raw_lower = min(raw_lower, x)
-                raw_upper = max(raw_upper, x)
-            total += s
-            lower = min(lower, s)
-            upper = max(upper, s)
-            out[b, j] = s
-        if np.isnan(total):
-            pending[b] = 1
-            continue
-        pending[b] = 0
-        bounds[b, 0] = raw_lower
-        bounds[b, 1] = raw_upper
-        for j in range(n_rollouts):
-            mask[b, j] = flag
-        if not flag:
-            out[b, 0] = 0.0
-            continue
-        m = total / n_rollouts
-        sum_sq = 0.0
-        for j in range(n_rollouts):
-            sum_sq += (out[b, j] - m) ** 2
-        std = _std_from(sum_sq, n_rollouts, ddof, lower, upper, 0.0)
-        for j in range(n_rollouts):
-            out[b, j] = _zscore(out[b, j] - m, std, eps)
+    stats = np.empty((GROUP_CHUNK, 3))  # per group of the chunk: mean of s, then min and max of s
+    for first in range(start, stop, GROUP_CHUNK):
+        last = min(stop, first + GROUP_CHUNK)
+        for b in range(first, last):
+            top = np.uint64(0)
+            for i in range(n_flat):
+                top = max(top, bits[b, i] & _ABS_BITS)
+            if top >= _NONFINITE_BITS:
+                pending[b] = 1
+                continue
+            pending[b] = 0
+            bound_bits[b, 0] = top | _SIGN_BIT
+            bound_bits[b, 1] = top
+            w = weights[0]
+            for j in range(n_rollouts):
+                out[b, j] = rewards[b, j, 0] * w
+            for k in range(1, n_objectives):
+                w = weights[k]
+                for j in range(n_rollouts):
+                    out[b, j] += rewards[b, j, k] * w
+            total = 0.0
+            lower = np.inf
+            upper = -np.inf
+            for j in range(n_rollouts):
+                v = out[b, j]
+                total += v
+                lower = min(lower, v)
+                upper = max(upper, v)
+            stats[b - first, 0] = total / n_rollouts
+            stats[b - first, 1] = lower
+            stats[b - first, 2] = upper
+        for b in range(first, last):
+            if pending[b]:
+                continue
+            m = stats[b - first, 0]
+            sum_sq = 0.0
+            for j in range(n_rollouts):
+                d = out[b, j] - m
+                sum_sq += d * d
+            std = _std_from(sum_sq, n_rollouts, ddof, stats[b - first, 1], stats[b - first, 2], 0.0)
+            # the multiplier replaces the mean's slot: 0 for a constant group or G = 1
+            stats[b - first, 1] = 1.0 / (std + eps) if std > 0.0 and flag else 0.0
+        for b in range(first, last):
+            if pending[b]:
+                continue
+            m = stats[b - first, 0]
+            scale = stats[b - first, 1]
+            for j in range(n_rollouts):
+                mask[b, j] = flag
+            if scale == 0.0:  # exactly +0, as the NaN-aware path and the reference give (no -0 from rounding)
+                for j in range(n_rollouts):
+                    out[b, j] = 0.0
+            else:
+                for j in range(n_rollouts):
+                    out[b, j] = (out[b, j] - m) * scale
 
 
 @njit(cache=True, error_model="numpy")
@@ -659,20 +710,29 @@ def _objective_second_range(rewards, mean, partial, pending, start, stop):
 
 @njit(cache=True)
 def all_finite(values):
-    """True if every entry of a 2-D array is finite (the wrapper's last check; 5x faster than np.isfinite + all)."""
-    for i in range(values.shape[0]):
-        for j in range(values.shape[1]):
-            if not np.isfinite(values[i, j]):
-                return False
-    return True
+    """True if every entry of a C-contiguous 2-D float64 array is finite (the wrapper's last check).
+
+    An integer maximum over the float bits without the sign (inf and NaN have the largest), which vectorizes:
+    ~10x faster than ``np.isfinite(values).all()``.
+    """
+    bits = values.view(np.uint64).reshape(values.size)
+    top = np.uint64(0)
+    for i in range(bits.shape[0]):
+        top = max(top, bits[i] & _ABS_BITS)
+    return top < _NONFINITE_BITS
 
 
 @njit(cache=True)
 def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_reward_min, saw, out, effective):
     """Advantages of ``scheme_id`` into out (B, G) and effective weights into effective (B, K); serial twin.
 
-    ``saw`` holds SAW's ``(delta, min_weight)`` (ignored by the other schemes). Returns the batch's smallest and
-    largest reward, NaN excluded (+inf, -inf if nothing is scored), for the caller's ``inf`` and overflow checks.
+    ``saw`` holds SAW's ``(delta, min_weight)`` (ignored by the other schemes). Returns the wrapper's checks,
+    ``(lower, upper, in_range, finite)``: a range ``[lower, upper]`` that holds every non-NaN reward, with
+    ``max(|lower|, |upper|)`` the largest ``|r|`` and an infinite end exactly when the batch has an ``inf``
+    (+inf, -inf if nothing is scored); ``in_range``, True when that range passes
+    :func:`mowsim.validation.check_magnitude`'s limits and holds no ``inf``; and ``finite``, whether every
+    advantage is finite (one vectorized pass over the output while it is still in cache). The wrapper then pays
+    for one test in the common case, and builds the error messages from the range otherwise.
     """
     n_groups, n_rollouts, n_objectives = rewards.shape
     mask = np.empty((n_groups, n_rollouts), dtype=np.uint8)
@@ -714,7 +774,7 @@ def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_rewar
         _saw_effective(cv, weights, effective)
     elif kind == 0:
         _fixed_effective(weights, effective)
-    return _reward_bounds(bounds)
+    return _checks(bounds, rewards.shape, weights, out)
 
 
 @njit(cache=True, parallel=True)
@@ -772,4 +832,4 @@ def compute_parallel(scheme_id, rewards, weights, ddof, eps, reward_min, has_rew
         _saw_effective(cv, weights, effective)
     elif kind == 0:
         _fixed_effective(weights, effective)
-    return _reward_bounds(bounds)
+    return _checks(bounds, rewards.shape, weights, out)

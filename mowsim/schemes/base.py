@@ -67,9 +67,10 @@ class Scheme:
     reference: ClassVar[Callable]
     stateful: ClassVar[bool] = False
     _fused_checks: ClassVar[bool] = True
-    """True when ``_run`` with ``backend="numba"`` returns the batch's ``(min, max)`` reward as its third value, so
-    :meth:`compute` checks for inf and overflow on that; a subclass whose ``_run`` returns ``None`` there sets it
-    to False and gets the up-front scans."""
+    """True when ``_run`` with ``backend="numba"`` returns the drivers' ``(lower, upper, in_range, finite)`` as its
+    third value (see :func:`mowsim.schemes._kernels.compute_serial`), so :meth:`compute` checks for inf, overflow
+    and non-finite advantages on that; a subclass whose ``_run`` returns ``None`` there sets it to False and gets
+    the up-front scans."""
 
     def check_objectives(self, n_objectives: int) -> None:
         """Raise ValueError if this configuration cannot run on ``n_objectives`` objectives (default: any can)."""
@@ -112,10 +113,14 @@ class Scheme:
         ddof = validation.check_ddof(ddof)
         eps = validation.check_eps(eps)
         reward_min = validation.check_reward_min(reward_min, rewards)
-        advantages, eff, bounds = self._run(rewards, weights, ddof, eps, reward_min, backend)
+        advantages, eff, checks = self._run(rewards, weights, ddof, eps, reward_min, backend)
         if fused:
-            validation.check_reward_range(rewards, squeezed, weights, *bounds)
-        if not _kernels.all_finite(advantages):
+            lower, upper, in_range, finite = checks
+            if not in_range:  # raises the inf or overflow error
+                validation.check_reward_range(rewards, squeezed, weights, lower, upper)
+        else:
+            finite = _kernels.all_finite(np.ascontiguousarray(advantages, dtype=np.float64))
+        if not finite:
             raise ValueError(
                 f"scheme {self.name!r} produced non-finite advantages: the rewards overflow float64 arithmetic "
                 f"(largest |reward| = {np.nanmax(np.abs(rewards)):.3g}). Rescale the rewards."
@@ -138,8 +143,8 @@ class Scheme:
             driver = _kernels.compute_parallel
         else:
             driver = _kernels.compute_serial
-        bounds = driver(self.kernel_id, rewards, weights, ddof, eps, rmin, has_min, self._saw_params(), out, eff)
-        return out, eff, bounds
+        checks = driver(self.kernel_id, rewards, weights, ddof, eps, rmin, has_min, self._saw_params(), out, eff)
+        return out, eff, checks
 
 
 def register(cls: type[Scheme]) -> type[Scheme]:
