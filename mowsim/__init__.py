@@ -4,7 +4,7 @@ The public face only; see docs/ARCHITECTURE.md for where everything lives. ``mow
 function (its module is importable as ``from mowsim.train import TrainResult``).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def _numba_cache_dir() -> None:
