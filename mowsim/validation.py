@@ -36,8 +36,9 @@ def check_rewards(rewards, *, check_finite: bool = True) -> tuple[np.ndarray, bo
     rewards : array_like of shape (n_rollouts, n_objectives) or (n_groups, n_rollouts, n_objectives)
         ``NaN`` marks an unscorable entry (TRL's semantics) and is allowed; ``inf`` is not.
     check_finite : bool
-        Scan for ``inf`` here. The compiled scheme path passes False and calls :func:`check_reward_range` on the
-        range its kernels measured instead (one pass over the batch rather than two).
+        Scan for ``inf`` here. The compiled scheme path passes False: its kernels measure the reward range and say
+        whether it holds an ``inf`` or overflows, and only then does it call :func:`check_reward_range` for the
+        error (one pass over the batch rather than two).
 
     Returns
     -------
@@ -91,8 +92,9 @@ def _raise_inf(arr: np.ndarray, squeezed: bool):
 def check_reward_range(rewards: np.ndarray, squeezed: bool, weights: np.ndarray, lower: float, upper: float) -> None:
     """The inf and overflow checks of :func:`check_rewards` and :func:`check_magnitude`, on a measured range.
 
-    ``lower``/``upper`` are the smallest and largest non-NaN reward (``+inf``/``-inf`` when nothing is scored), as
-    the scheme kernels return them. Raises exactly the errors those two functions raise.
+    ``[lower, upper]`` is a range that holds every non-NaN reward, as the scheme kernels return it: its larger end
+    in magnitude is the largest ``|r|``, and an end is infinite exactly when the batch holds that ``inf``
+    (``+inf``/``-inf`` when nothing is scored). Raises exactly the errors those two functions raise.
     """
     if lower == -np.inf or upper == np.inf:
         _raise_inf(rewards, squeezed)

@@ -207,3 +207,13 @@ def test_groups_without_signal_give_positive_zero(name, backend, rng):
         silent = silent[2]
     assert np.all(silent == 0.0) and not np.any(np.signbit(silent)), silent
     assert np.any(out[3:] != 0.0)
+
+
+@pytest.mark.parametrize("backend", base.BACKENDS)
+@pytest.mark.parametrize("name", SCHEMES)
+def test_a_negative_zero_reward_at_the_mean_gives_positive_zero(name, backend):
+    """Sums over objectives start from 0.0, as the reference's do, so a -0.0 reward exactly at its group's mean
+    gives advantage +0, not -0, on every path (also beside a NaN-aware group)."""
+    rewards = np.array([[[-0.0], [1.0], [-1.0]], [[np.nan], [0.0], [1.0]]])
+    out = mowsim.advantages(rewards, name, backend=backend)
+    assert out[0, 0] == 0.0 and not np.signbit(out[0, 0]), out

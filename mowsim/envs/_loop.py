@@ -64,7 +64,7 @@ def objective_zscores(rewards, ddof, eps, zscores, step_row, objective_rows):
     gradient is g_k -- plus the zero-variance shares. Masked and constant entries are 0, as in the scheme kernels.
 
     A group is one flat loop per objective with scalar accumulators and no NaN test (a NaN shows in the column's
-    sum); only a group with a NaN takes the NaN-aware :func:`mowsim.schemes._kernels._group_moments`. The fast
+    sum); only a group with a NaN takes the NaN-aware :func:`mowsim.schemes._kernels._moments_nan`. The fast
     path matters: this runs every step of every training loop.
     """
     n_groups, n_rollouts, n_objectives = rewards.shape
@@ -128,7 +128,7 @@ def _nan_group_zscores(rewards, b, ddof, eps, mask, mean, std, lower, upper, zsc
     Redoes the whole group (the fast path may have stopped part-way), so zero shares are counted here only.
     """
     n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
-    _kernels._group_moments(rewards, b, ddof, mask, mean, std, lower, upper)
+    _kernels._moments_nan(rewards, b, ddof, mask, mean, std, lower, upper)
     all_constant = True
     for k in range(n_objectives):
         if std[k] > 0.0:
