@@ -63,9 +63,10 @@ def objective_zscores(rewards, ddof, eps, zscores, step_row, objective_rows):
     """Each objective's own group z-score (B, G, K) -- the advantage of the reward-k-alone surrogate, whose
     gradient is g_k -- plus the zero-variance shares. Masked and constant entries are 0, as in the scheme kernels.
 
-    A group is one flat loop per objective with scalar accumulators and no NaN test (a NaN shows in the column's
-    sum); only a group with a NaN takes the NaN-aware :func:`mowsim.schemes._kernels._moments_nan`. The fast
-    path matters: this runs every step of every training loop.
+    A group's statistics come from the kernels' NaN-free column pass (:func:`mowsim.schemes._kernels.
+    _moments_clean`: no NaN test, a NaN shows in its column's sum); only a group with a NaN takes the NaN-aware
+    :func:`mowsim.schemes._kernels._moments_nan`. This runs every step of every training loop (~7 us of a ~50 us
+    bandit step at 64 x 16 x 4).
     """
     n_groups, n_rollouts, n_objectives = rewards.shape
     mean = np.empty(n_objectives)
@@ -73,49 +74,29 @@ def objective_zscores(rewards, ddof, eps, zscores, step_row, objective_rows):
     lower = np.empty(n_objectives)
     upper = np.empty(n_objectives)
     mask = np.empty((n_groups, n_rollouts), dtype=np.uint8)
-    constant = np.empty(n_objectives, dtype=np.uint8)
     zero_groups = 0
     inv_groups = 1.0 / n_groups
     for k in range(n_objectives):
         objective_rows[k, ZERO_SHARE] = 0.0
     for b in range(n_groups):
+        if not _kernels._moments_clean(rewards, b, ddof, mean, std, lower, upper):
+            if _nan_group_zscores(rewards, b, ddof, eps, mask, mean, std, lower, upper, zscores, objective_rows,
+                                  inv_groups):
+                zero_groups += 1
+            continue
         all_constant = True
-        clean = True
         for k in range(n_objectives):
-            t = 0.0
-            lo = np.inf
-            hi = -np.inf
-            for j in range(n_rollouts):
-                x = rewards[b, j, k]
-                t += x
-                lo = min(lo, x)
-                hi = max(hi, x)
-            if np.isnan(t):
-                clean = False
-                break
-            m = t / n_rollouts
-            sum_sq = 0.0
-            for j in range(n_rollouts):
-                d = rewards[b, j, k] - m
-                sum_sq += d * d
-            sd = _kernels._std_from(sum_sq, n_rollouts, ddof, lo, hi, 0.0)
+            sd = std[k]
             if n_rollouts < 2 or not sd > 0.0:
-                constant[k] = 1
+                objective_rows[k, ZERO_SHARE] += inv_groups
                 for j in range(n_rollouts):
                     zscores[b, j, k] = 0.0
             else:
-                constant[k] = 0
                 all_constant = False
+                m = mean[k]
                 scale = 1.0 / (sd + eps)
                 for j in range(n_rollouts):
                     zscores[b, j, k] = (rewards[b, j, k] - m) * scale
-        if clean:
-            for k in range(n_objectives):
-                if constant[k]:
-                    objective_rows[k, ZERO_SHARE] += inv_groups
-        else:
-            all_constant = _nan_group_zscores(rewards, b, ddof, eps, mask, mean, std, lower, upper, zscores,
-                                              objective_rows, inv_groups)
         if all_constant:
             zero_groups += 1
     step_row[ZERO_GROUPS] = zero_groups / n_groups
@@ -123,10 +104,7 @@ def objective_zscores(rewards, ddof, eps, zscores, step_row, objective_rows):
 
 @njit(cache=True, error_model="numpy")
 def _nan_group_zscores(rewards, b, ddof, eps, mask, mean, std, lower, upper, zscores, objective_rows, inv_groups):
-    """:func:`objective_zscores` for a group with a NaN; returns True when every objective is constant there.
-
-    Redoes the whole group (the fast path may have stopped part-way), so zero shares are counted here only.
-    """
+    """:func:`objective_zscores` for a group with a NaN; returns True when every objective is constant there."""
     n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
     _kernels._moments_nan(rewards, b, ddof, mask, mean, std, lower, upper)
     all_constant = True
