@@ -110,8 +110,9 @@ def _moments_clean(rewards, b, ddof, mean, std, lower, upper):
     """Per-objective mean, std, min and max of group b assuming no NaN; False (results void) if it finds one.
 
     One objective (a strided column of G values, in L1) at a time, both passes with scalar accumulators and no
-    NaN test: a NaN anywhere shows in its column's sum, and the caller then takes :func:`_moments_nan`. The scheme
-    drivers use the same loop inlined in :func:`_combine_range` (see the note above the ``*_range`` passes).
+    NaN test: a NaN anywhere shows in its column's sum, and the caller then takes :func:`_moments_nan`. Used by
+    :func:`_combine_range`, the stateful schemes and the training loops' per-objective z-scores; inlined, and its
+    array arguments are the caller's own (no views), so it costs nothing over writing the loop out.
     """
     n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
     clean = True
@@ -460,10 +461,11 @@ def _checks(bounds, shape, weights, out):
 
 # ---- the hot paths: one flat loop over a range of groups per pass ----
 #
-# Every per-group helper that takes arrays costs ~25 ns per call even when inlined (Numba re-materializes the array
-# arguments), which at B = 4,096 groups is as much as the arithmetic. So each pass below loops over a range of
-# groups itself, with only scalar helpers inside. The serial driver calls each with the whole batch, the parallel
-# one with chunks of GROUP_CHUNK groups; the per-group arithmetic is the same either way (bit-identical results).
+# A per-group helper that is not inlined, or that gets row views or slices, costs ~25 ns per call (measured), which
+# at B = 4,096 groups is as much as the arithmetic. So each pass below loops over a range of groups itself, calling
+# only scalar helpers or inlined ones that take the caller's own arrays (``_moments_clean``: measured free). The
+# serial driver calls each with the whole batch, the parallel one with chunks of GROUP_CHUNK groups; the per-group
+# arithmetic is the same either way (bit-identical results).
 # Groups with a NaN (RC: or an inf) are flagged in ``pending`` and redone by the per-group NaN-aware functions above.
 
 GROUP_CHUNK = 64
@@ -566,36 +568,24 @@ def _combine_range(rewards, weights, adaptive, ddof, eps, mask, out, effective, 
         weight_total += weights[k]
     st = np.empty((GROUP_CHUNK, 2, n_objectives))  # per group of the chunk: mean, then coefficient per objective
     active = np.empty(GROUP_CHUNK, dtype=np.uint8)
+    col_mean = np.empty(n_objectives)
+    col_std = np.empty(n_objectives)
+    col_lower = np.empty(n_objectives)
+    col_upper = np.empty(n_objectives)
     for first in range(start, stop, GROUP_CHUNK):
         last = min(stop, first + GROUP_CHUNK)
         for b in range(first, last):
             c = b - first
-            clean = True
+            clean = _moments_clean(rewards, b, ddof, col_mean, col_std, col_lower, col_upper)
             raw_lower = np.inf
             raw_upper = -np.inf
             spread_total = 0.0
             for k in range(n_objectives):
-                t = 0.0
-                lo = np.inf
-                hi = -np.inf
-                for j in range(n_rollouts):
-                    x = rewards[b, j, k]
-                    t += x
-                    lo = min(lo, x)
-                    hi = max(hi, x)
-                if np.isnan(t):
-                    clean = False
-                m = t / n_rollouts
-                sum_sq = 0.0
-                for j in range(n_rollouts):
-                    d = rewards[b, j, k] - m
-                    sum_sq += d * d
-                std = _std_from(sum_sq, n_rollouts, ddof, lo, hi, 0.0)
-                st[c, 0, k] = m
-                st[c, 1, k] = std
-                raw_lower = min(raw_lower, lo)
-                raw_upper = max(raw_upper, hi)
-                spread_total += weights[k] * std
+                st[c, 0, k] = col_mean[k]
+                st[c, 1, k] = col_std[k]
+                raw_lower = min(raw_lower, col_lower[k])
+                raw_upper = max(raw_upper, col_upper[k])
+                spread_total += weights[k] * col_std[k]
             if not clean:
                 pending[b] = 1
                 continue
