@@ -209,16 +209,3 @@ def softmax_row(logits, out):
         if out[i] > 0.0:
             entropy -= out[i] * np.log(out[i])
     return entropy
-
-
-@njit(cache=True)
-def sample_categorical(state_uniform, probs):
-    """Index drawn from ``probs`` by inverse CDF with a linear scan (the arrays here are short)."""
-    u = state_uniform
-    cumulative = 0.0
-    last = probs.shape[0] - 1
-    for i in range(last):
-        cumulative += probs[i]
-        if u < cumulative:
-            return i
-    return last

@@ -208,10 +208,17 @@ def _accumulate(theta_shape_prev, probs, prompts, tokens, n_tokens, values, scal
     ``values`` (B, G) are the advantages; each response's tokens are weighted by ``A / |o|``. With ``ratio_ref``
     (old per-token probabilities, same shape as ``tokens``) the PPO ratio and clipping apply; pass an empty array
     for the on-policy gradient (ratio 1).
+
+    A token x after ``prev`` moves only row (p, prev) of theta, by ``factor * (e_x - pi(. | p, prev))``. So the
+    factors are first summed per (p, prev, x) and per (p, prev), and each row is expanded once at the end:
+    O(tokens + P (V + 1) V) instead of O(tokens V) (the per-token row update took more than half of a step).
     """
     n_groups, group_size = values.shape
-    vocab = probs.shape[2]
+    n_prompts, vocab = probs.shape[0], probs.shape[2]
+    n_rows = n_prompts * theta_shape_prev
     use_ratio = ratio_ref.shape[0] > 0
+    coef = np.zeros(n_rows * vocab)  # theta's flat layout: row (p * (V + 1) + prev), column x
+    row_total = np.zeros(n_rows)
     for b in range(n_groups):
         p = prompts[b]
         for j in range(group_size):
@@ -223,25 +230,36 @@ def _accumulate(theta_shape_prev, probs, prompts, tokens, n_tokens, values, scal
             prev = theta_shape_prev - 1  # BOS
             for t in range(count):
                 x = tokens[b, j, t]
-                row = probs[p, prev]
                 factor = weight
                 if use_ratio:
-                    ratio = row[x] / ratio_ref[b, j, t]
+                    ratio = probs[p, prev, x] / ratio_ref[b, j, t]
                     if (a > 0.0 and ratio > 1.0 + clip_eps) or (a < 0.0 and ratio < 1.0 - clip_eps):
                         prev = x
                         continue
                     factor = weight * ratio
-                base = (p * theta_shape_prev + prev) * vocab
-                for v in range(vocab):
-                    grads[channel, base + v] -= factor * row[v]
-                grads[channel, base + x] += factor
+                row = p * theta_shape_prev + prev
+                coef[row * vocab + x] += factor
+                row_total[row] += factor
                 prev = x
+    for row in range(n_rows):
+        p = row // theta_shape_prev
+        prev = row - p * theta_shape_prev
+        total = row_total[row]
+        base = row * vocab
+        for v in range(vocab):
+            grads[channel, base + v] += coef[base + v] - total * probs[p, prev, v]
 
 
 @njit(cache=True)
-def _sample_response(state, probs, p, answer, max_len, length_limit, linear, tokens, old_probs, clean_all):
-    """Sample one response for prompt p; fill its tokens and clean (accuracy, length, format); return |o|."""
+def _sample_response(state, probs, p, answer, max_len, length_limit, linear, tokens, old_probs, b, j, clean_all):
+    """Sample one response for prompt p into tokens[b, j] and old_probs[b, j]; fill clean (accuracy, length,
+    format); return |o|.
+
+    Each token is drawn by inverse CDF with a linear scan of ``probs[p, prev]`` (the vocabulary is short), indexed
+    in place: a row view per token, or a call per token with one, cost as much as the draw.
+    """
     vocab = probs.shape[2]
+    last = vocab - 1
     prev = vocab  # BOS
     opened = False
     correct = 0.0
@@ -249,10 +267,16 @@ def _sample_response(state, probs, p, answer, max_len, length_limit, linear, tok
     stopped = False
     count = 0
     for pos in range(max_len):
-        row = probs[p, prev]
-        x = _loop.sample_categorical(_rng.uniform(state), row)
-        tokens[pos] = x
-        old_probs[pos] = row[x]
+        u = _rng.uniform(state)
+        x = last
+        cumulative = 0.0
+        for i in range(last):
+            cumulative += probs[p, prev, i]
+            if u < cumulative:
+                x = i
+                break
+        tokens[b, j, pos] = x
+        old_probs[b, j, pos] = probs[p, prev, x]
         count += 1
         if x == EOS:
             length = pos
@@ -277,14 +301,14 @@ def _heldout_performance(state, probs, answers, selected, max_len, length_limit,
         for k in range(n_true):
             out[k] = exact[selected[k]]
         return
-    tokens = np.empty(max_len + 1, dtype=np.int64)
-    token_probs = np.empty(max_len + 1)
+    tokens = np.empty((1, 1, max_len + 1), dtype=np.int64)
+    token_probs = np.empty((1, 1, max_len + 1))
     clean_all = np.empty(3)
     totals = np.zeros(3)
     n_prompts = probs.shape[0]
     for p in range(n_prompts):
         for _ in range(n_samples):
-            _sample_response(state, probs, p, answers[p], max_len, length_limit, linear, tokens, token_probs,
+            _sample_response(state, probs, p, answers[p], max_len, length_limit, linear, tokens, token_probs, 0, 0,
                              clean_all)
             for i in range(3):
                 totals[i] += clean_all[i]
@@ -346,7 +370,7 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
             prompts[b] = p
             for j in range(group_size):
                 n_tokens[b, j] = _sample_response(state, probs, p, answers[p], max_len, length_limit, linear,
-                                                  tokens[b, j], old_probs[b, j], clean_all)
+                                                  tokens, old_probs, b, j, clean_all)
                 for k in range(n_true):
                     clean_store[b, j, k] = clean_all[selected[k]]
         observe(state, clean_rows, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd, scale,
