@@ -87,7 +87,7 @@ def objective_zscores(rewards, ddof, eps, zscores, step_row, objective_rows):
         all_constant = True
         for k in range(n_objectives):
             sd = std[k]
-            if n_rollouts < 2 or not sd > 0.0:
+            if not sd > 0.0:  # constant, or G = 1 (the zero-spread rule gives 0 there)
                 objective_rows[k, ZERO_SHARE] += inv_groups
                 for j in range(n_rollouts):
                     zscores[b, j, k] = 0.0

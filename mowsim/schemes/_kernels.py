@@ -106,6 +106,20 @@ def _group_mask_nan(rewards, b, mask):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _column_first(rewards, b, k):
+    """Sum, min and max of objective k over group b's rollouts, without a NaN test (a NaN shows in the sum)."""
+    t = 0.0
+    lo = np.inf
+    hi = -np.inf
+    for j in range(rewards.shape[1]):
+        x = rewards[b, j, k]
+        t += x
+        lo = min(lo, x)
+        hi = max(hi, x)
+    return t, lo, hi
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _moments_clean(rewards, b, ddof, mean, std, lower, upper):
     """Per-objective mean, std, min and max of group b assuming no NaN; False (results void) if it finds one.
 
@@ -117,14 +131,7 @@ def _moments_clean(rewards, b, ddof, mean, std, lower, upper):
     n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
     clean = True
     for k in range(n_objectives):
-        t = 0.0
-        lo = np.inf
-        hi = -np.inf
-        for j in range(n_rollouts):
-            x = rewards[b, j, k]
-            t += x
-            lo = min(lo, x)
-            hi = max(hi, x)
+        t, lo, hi = _column_first(rewards, b, k)
         if np.isnan(t):
             clean = False
         m = t / n_rollouts
@@ -179,7 +186,7 @@ def _group_moments(rewards, b, ddof, mask, mean, std, lower, upper):
     ``mask[b, j]`` is 1 for a rollout with at least one score in a group with >= 2 such rollouts (``n_scorable`` is
     0 otherwise); ``clean`` is True when the group has no NaN at all. ``lower``/``upper`` are +inf/-inf for an
     objective with no score in the group. ``std`` follows the zero-spread rule of :func:`_std_from`. For callers
-    outside the scheme drivers (the training loops' per-objective z-scores, the stateful schemes).
+    outside the scheme drivers (the stateful schemes).
     """
     if _moments_clean(rewards, b, ddof, mean, std, lower, upper):
         return _fill_mask(mask, b, rewards.shape[1]), True
@@ -674,14 +681,7 @@ def _objective_first_range(rewards, partial, pending, start, stop):
     for b in range(start, stop):
         clean = True
         for k in range(n_objectives):
-            t = 0.0
-            lo = np.inf
-            hi = -np.inf
-            for j in range(n_rollouts):
-                x = rewards[b, j, k]
-                t += x
-                lo = min(lo, x)
-                hi = max(hi, x)
+            t, lo, hi = _column_first(rewards, b, k)
             if np.isnan(t):
                 clean = False
             partial[b, k, 0] = n_rollouts
