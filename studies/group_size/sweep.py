@@ -6,9 +6,9 @@ rollout budget fixed, ``B * G = 1024`` (B = 512 groups of 2 ... 16 groups of 64)
 of rollouts per update, so the score isolates how the rollouts are grouped, not how many there are. ``dvao-ema``
 (cross-batch pooled variance) is the candidate fix for small G.
 
-Calibration (4 seeds, 100 steps, mowsim 0.1.0, whose noise draws came in another order): every scheme loses at G=2, AC
-the most (true-reward AUC 0.60 against 0.66 at G=64), DVAO 0.65 against 0.68, RC 0.655 against 0.71; dvao-ema (0.64)
-does not recover the loss in this setting.
+Calibration (instance 0, 4 seeds, 100 steps; mowsim 0.2.0): every scheme loses at G=2, AC the most (true-reward AUC
+0.60 against 0.66 at G=64), DVAO 0.65 against 0.68, RC 0.65 against 0.71; dvao-ema (0.64) does not recover the loss
+in this setting.
 
 Scale: every setting runs on 3 environment instances (``instance_seed`` 0, 1, 2, the setting column ``instance``)
 with 16 training seeds each; the analysis pools the 48 runs, so its CIs cover instance-to-instance variation too.

@@ -9,11 +9,10 @@ Three sub-sweeps (setting ``noise``), every registered scheme at every ``level``
   reward (responses start long, ``eos_bias=-1``), Gaussian noise of sd ``level`` on the length reward; lr 10 so
   the bigram LM moves within 100 updates.
 
-Calibration (4 seeds, 100 steps, mowsim 0.1.0, whose noise draws came in another order): with a clean auxiliary every
-scheme reaches accuracy ~0.86 on the bandit; at noise sd 4 RC and DVAO stall near 0.65 (the noise inflates their
-shared denominator and damps accuracy's signal) while AC, GDPO, SAW-GDPO and DVAO-reliable reach ~0.92. The effect is
-one of speed (at 200 steps DVAO is back at 0.81), so the horizon stays at 100 updates and the headline is the AUC of
-accuracy.
+Calibration (instance 0, 4 seeds, 100 steps; mowsim 0.2.0): with a clean auxiliary every scheme reaches accuracy
+~0.86 on the bandit; at noise sd 4 RC and DVAO stall near 0.65 (the noise inflates their shared denominator and
+damps accuracy's signal) while AC, GDPO, SAW-GDPO and DVAO-reliable reach ~0.92. The effect is one of speed (at 200
+steps DVAO is back at 0.81), so the horizon stays at 100 updates and the headline is the AUC of accuracy.
 
 Scale: every setting runs on 3 environment instances (``instance_seed`` 0, 1, 2, the setting column ``instance``)
 with 16 training seeds each; the analysis pools the 48 runs, so its CIs cover instance-to-instance variation too.

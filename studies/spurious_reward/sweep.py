@@ -5,10 +5,10 @@
 over all three (the user believes the third reward matters), so the spurious objective holds 1/3 of the weight;
 ``spurious_sd`` sweeps its scale from 0 (a constant) to 10 (ten times a binary reward's largest std).
 
-Calibration (4 seeds, 100 steps, mowsim 0.1.0, whose noise draws came in another order): DVAO's effective weight on
-the noise climbs from 0.11 (sd 0.1) to 0.91 (sd 10) and its true reward falls from 0.80 to 0.51 (the uniform
-policy's); RC falls the same way; AC, GDPO and SAW-GDPO are scale-free and unaffected (0.79-0.80); DVAO-reliable,
-which discounts variance its rescoring shows to be noise, keeps 0.78.
+Calibration (instance 0, 4 seeds, 100 steps; mowsim 0.2.0): DVAO's effective weight on the noise climbs from 0.11
+(sd 0.1) to 0.91 (sd 10) and its true reward falls from 0.80 to 0.51 (the uniform policy's); RC falls the same way;
+AC, GDPO and SAW-GDPO are scale-free and unaffected (0.79-0.80); DVAO-reliable, which discounts variance its
+rescoring shows to be noise, keeps 0.78.
 
 Scale: every setting runs on 3 environment instances (``instance_seed`` 0, 1, 2, the setting column ``instance``)
 with 16 training seeds each; the analysis pools the 48 runs, so its CIs cover instance-to-instance variation too.
