@@ -413,13 +413,15 @@ def _stop_pool(executor: concurrent.futures.ProcessPoolExecutor) -> None:
     for process in processes:
         with contextlib.suppress(Exception):
             process.kill()
-    for process in processes:
-        with contextlib.suppress(Exception):
-            process.join(timeout=10)
-    writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)
-    if writer is not None:
-        with contextlib.suppress(Exception):
-            writer.close()
+    try:
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.join(timeout=10)
+    finally:  # even if a second Ctrl-C cuts the joins short: a later shutdown must not hang either
+        writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
     executor.shutdown(wait=True, cancel_futures=False)
 
 
@@ -430,7 +432,8 @@ class _Interrupts:
     signal handler (Python's default for Ctrl-C) lands at an arbitrary bytecode of the main thread: between
     ``mkstemp`` and the ``try`` of :func:`_write_atomic` it left a temporary file behind (42 of 1,247 randomly timed
     interrupts), and inside ``concurrent.futures`` it can leave a lock held. A second signal, while the first is
-    being handled, raises KeyboardInterrupt at once, for a user who will not wait for the finished cells to be stored.
+    being handled, raises KeyboardInterrupt at once, for a user who will not wait for the finished cells to be
+    stored; the workers are killed all the same.
     """
 
     def __init__(self, wake):
@@ -446,18 +449,18 @@ class _Interrupts:
 
 @contextlib.contextmanager
 def _catch_interrupts(wake):
-    """Within the block, SIGTERM, and Ctrl-C unless it has a custom handler, go to an :class:`_Interrupts`.
+    """Within the block, Ctrl-C and SIGTERM go to an :class:`_Interrupts`, unless they have other handlers.
 
-    Signal handlers belong to the main thread; elsewhere (a sweep run from a worker thread) nothing is installed and
-    the caller's own handling stands.
+    Only a signal with Python's default disposition is taken over (``default_int_handler`` for SIGINT, ``SIG_DFL``
+    for SIGTERM): one that is ignored, or that a notebook, a framework or the user handles, stays theirs. Signal
+    handlers belong to the main thread; elsewhere (a sweep run from a worker thread) nothing is installed.
     """
     interrupts = _Interrupts(wake)
     if threading.current_thread() is not threading.main_thread():
         yield interrupts
         return
-    caught = [signal.SIGTERM]
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # leave SIG_IGN and custom handlers alone
-        caught.append(signal.SIGINT)
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    caught = [signum for signum, default in defaults.items() if signal.getsignal(signum) is default]
     previous = {signum: signal.signal(signum, interrupts) for signum in caught}
     try:
         yield interrupts
@@ -495,8 +498,9 @@ def run_cells(cells: Iterable[Cell], out_dir, *, executor: concurrent.futures.Ex
         Show a progress bar (with ETA) and print each failure's traceback as it happens.
 
     A failing cell does not stop the others: its id and traceback land in ``report.failures``. Ctrl-C or SIGTERM
-    cancels the cells not yet started, stores every cell that has finished, and re-raises KeyboardInterrupt; a
-    rerun resumes from the stored cells.
+    (when they have Python's default handlers, in the main thread) stops the sweep between two results: the
+    default pool's workers are killed (another executor's cells not yet started are cancelled), every cell that
+    has finished is stored, and KeyboardInterrupt is raised; a rerun resumes from the stored cells.
     """
     cells = _unique_cells(cells)
     out_dir = Path(out_dir)
@@ -558,32 +562,45 @@ def _drive(executor, pending, out_dir, completed, failures, progress, n_skipped)
     with _catch_interrupts(finished) as interrupts:
         try:
             for cell in pending:
+                if interrupts.signum is not None:  # an executor may be slow to submit (a remote one)
+                    break
                 future = executor.submit(_run_cell_captured, cell)
                 futures[future] = cell
                 future.add_done_callback(finished.put)
-            while len(handled) < len(futures):
-                with contextlib.suppress(queue.Empty):  # the timeout lets Ctrl-C through where waits are not
-                    future = finished.get(timeout=_POLL_S)  # interruptible (Windows)
-                    if future is not None:
-                        harvest(future)
-                        bar.update()
-                if interrupts.signum is not None:
-                    raise KeyboardInterrupt(f"signal {interrupts.signum}")
+            while interrupts.signum is None and len(handled) < len(futures):
+                try:  # the timeout bounds the wait when the signal went to another thread (or on Windows)
+                    future = finished.get(timeout=_POLL_S)
+                except queue.Empty:
+                    continue
+                if future is not None:
+                    harvest(future)
+                    bar.update()
+            if interrupts.signum is not None:
+                raise KeyboardInterrupt(f"signal {interrupts.signum}")
         except BaseException:
-            killable = isinstance(executor, _WorkerPool)
-            if not killable:
+            try:
+                # Stop first, so the stop is bounded: killed workers start no new cell, and the pool still reads
+                # every result sent in full before it sees the dead workers (it reads the result pipe first).
+                if isinstance(executor, _WorkerPool):
+                    _stop_pool(executor)
+                else:
+                    for future in futures:
+                        future.cancel()
+            finally:
+                # Finished work is never lost: store the cells that completed while we were interrupted.
                 for future in futures:
-                    future.cancel()
-            # Finished work is never lost: store the cells that completed while we were interrupted.
-            for future in futures:
-                if future not in handled and future.done() and not future.cancelled():
-                    with contextlib.suppress(Exception):  # the error being raised already says what went wrong
-                        harvest(future)
-            if killable:
-                _stop_pool(executor)
+                    if future in handled or not future.done() or future.cancelled():
+                        continue
+                    error = future.exception()
+                    if error is None or (isinstance(error, Exception)
+                                         and not isinstance(error, concurrent.futures.BrokenExecutor)):
+                        with contextlib.suppress(Exception):  # the error being raised already says what went wrong
+                            harvest(future)
             raise
         finally:
             bar.close()
+    if interrupts.signum is not None:  # it came after the loop's last look, while the bar was closing
+        raise KeyboardInterrupt(f"signal {interrupts.signum}")
 
 
 def _cell_order(frame: pd.DataFrame) -> pd.DataFrame:

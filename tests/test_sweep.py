@@ -303,6 +303,7 @@ import pandas as pd
 from mowsim import sweep
 
 out, rounds = Path(sys.argv[1]), int(sys.argv[2])
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a runner may start us with SIGINT ignored
 base = sweep.run_cell(sweep.make_cell("stress", 0, "bandit", {"n_arms": 4}, "rc", setting={}, steps=2, seeds=1,
                                       n_groups=2, group_size=2))
 cells = [sweep.make_cell("stress", i, "bandit", {"n_arms": 4}, "rc", setting={"i": i}, steps=2, seeds=1,
@@ -348,6 +349,7 @@ print("ok")
 '''
 
 
+@pytest.mark.slow
 def test_signals_at_random_moments_always_stop_the_sweep_cleanly(tmp_path):
     """40 sweeps, each interrupted by SIGTERM or Ctrl-C at a random moment: each stops at once, keeps a valid store,
     and puts back the signal handlers it found."""
@@ -397,28 +399,97 @@ def test_signal_handlers_are_caught_only_for_the_sweep_and_custom_ones_are_kept(
     def custom(signum, frame):
         pass
 
-    term, intr = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
-    with sweep._catch_interrupts(queue.SimpleQueue()) as interrupts:
-        assert signal.getsignal(signal.SIGTERM) is interrupts
-        assert signal.getsignal(signal.SIGINT) is (interrupts if intr is signal.default_int_handler else intr)
-    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == (term, intr)
-    signal.signal(signal.SIGINT, custom)
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
     try:
+        for signum in before:
+            signal.signal(signum, defaults[signum])
         with sweep._catch_interrupts(queue.SimpleQueue()) as interrupts:
-            assert signal.getsignal(signal.SIGINT) is custom  # a notebook's or a framework's own Ctrl-C stands
-            assert signal.getsignal(signal.SIGTERM) is interrupts
+            assert signal.getsignal(signal.SIGTERM) is interrupts and signal.getsignal(signal.SIGINT) is interrupts
+        assert {signum: signal.getsignal(signum) for signum in before} == defaults
+        for other in (custom, signal.SIG_IGN):  # a notebook's, a framework's or an ignored signal stays so
+            for signum in before:
+                signal.signal(signum, other)
+                with sweep._catch_interrupts(queue.SimpleQueue()) as interrupts:
+                    assert signal.getsignal(signum) is other
+                    assert signal.getsignal(({*before} - {signum}).pop()) is interrupts
+                signal.signal(signum, defaults[signum])
+        seen = []
+        worker = threading.Thread(target=lambda: seen.append(_installed_in_thread()))
+        worker.start()
+        worker.join()
+        assert seen == [signal.SIG_DFL]  # off the main thread nothing is installed (Python allows handlers there only)
     finally:
-        signal.signal(signal.SIGINT, intr)
-    seen = []
-    worker = threading.Thread(target=lambda: seen.append(_installed_in_thread()))
-    worker.start()
-    worker.join()
-    assert seen == [term]  # off the main thread nothing is installed (Python allows handlers there only)
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
 
 
 def _installed_in_thread():
     with sweep._catch_interrupts(queue.SimpleQueue()):
         return signal.getsignal(signal.SIGTERM)
+
+
+# The process pool, interrupted twice (the second time while it stops) and once as the sweep ends.
+LATE_AND_TWICE = r'''
+import multiprocessing, signal, sys, time
+from pathlib import Path
+from mowsim import sweep
+
+out = Path(sys.argv[1])
+cells = [sweep.make_cell("late", i, "bandit", {}, "rc", setting={"i": i}, steps=6000, seeds=2) for i in range(40)]
+real_write, writes, first = sweep._write_atomic, [], []  # a cell trains ~0.4 s: the rest would take 8 s
+
+def slow_write(frame, path):  # 0.3 s a cell: the pool finishes others meanwhile
+    writes.append(path)
+    if len(writes) == 1:
+        first.append(time.monotonic())
+        signal.raise_signal(signal.SIGTERM)  # the first signal, while the first result is being stored
+    elif len(writes) == 2:
+        signal.raise_signal(signal.SIGTERM)  # the second, while the stop stores what had finished
+    time.sleep(0.3)
+    real_write(frame, path)
+
+sweep._write_atomic = slow_write
+try:
+    sweep.run_cells(cells, out / "twice", max_workers=2, progress=False)
+except KeyboardInterrupt as err:
+    assert "a second time" in str(err), err
+else:
+    raise AssertionError("the sweep ignored two signals")
+took = time.monotonic() - first[0]
+assert multiprocessing.active_children() == [], multiprocessing.active_children()  # the workers were killed
+assert took < 5 and len(writes) == 2, (took, len(writes))  # the stop neither stored nor ran the rest
+assert len(list((out / "twice" / "cells").glob("*.parquet"))) == 1
+
+# A signal while the progress bar closes, after the loop's last look: still an interrupt, never swallowed.
+sweep._write_atomic = real_write
+from tqdm import auto
+real_close = auto.tqdm.close
+
+def close(self):
+    if not self.disable or getattr(self, "signalled", False):
+        return real_close(self)
+    self.signalled = True  # once: tqdm closes again when the bar is collected
+    signal.raise_signal(signal.SIGINT)
+    real_close(self)
+
+auto.tqdm.close = close
+try:
+    sweep.run_cells(cells[:4], out / "late", max_workers=1, progress=False)
+except KeyboardInterrupt as err:
+    assert str(err) == f"signal {int(signal.SIGINT)}", err
+else:
+    raise AssertionError("the signal was swallowed")
+assert len(list((out / "late" / "cells").glob("*.parquet"))) == 4
+print("ok")
+'''
+
+
+@pytest.mark.slow
+def test_a_second_signal_stops_at_once_and_a_late_one_is_not_lost(tmp_path):
+    done = subprocess.run([sys.executable, "-c", LATE_AND_TWICE, str(tmp_path)], capture_output=True, text=True,
+                          timeout=240)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
 
 
 def test_a_worker_with_another_mowsim_version_is_reported(tmp_path, monkeypatch):
