@@ -436,17 +436,18 @@ from pathlib import Path
 from mowsim import sweep
 
 out = Path(sys.argv[1])
-cells = [sweep.make_cell("late", i, "bandit", {}, "rc", setting={"i": i}, steps=6000, seeds=2) for i in range(40)]
-real_write, writes, first = sweep._write_atomic, [], []  # a cell trains ~0.4 s: the rest would take 8 s
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a runner may start us with SIGINT ignored
+cells = [sweep.make_cell("late", i, "bandit", {}, "rc", setting={"i": i}, steps=6000, seeds=2) for i in range(60)]
+real_write, writes, first = sweep._write_atomic, [], []  # a cell trains ~0.4 s: the rest would take 12 s
 
-def slow_write(frame, path):  # 0.3 s a cell: the pool finishes others meanwhile
+def slow_write(frame, path):
     writes.append(path)
     if len(writes) == 1:
         first.append(time.monotonic())
         signal.raise_signal(signal.SIGTERM)  # the first signal, while the first result is being stored
+        time.sleep(1.5)  # meanwhile the running worker finishes its next cell, for the stop to store
     elif len(writes) == 2:
         signal.raise_signal(signal.SIGTERM)  # the second, while the stop stores what had finished
-    time.sleep(0.3)
     real_write(frame, path)
 
 sweep._write_atomic = slow_write
@@ -599,8 +600,12 @@ def test_interrupted_study_resumes_to_an_identical_table(how, tmp_path, studies_
     """
     cells_dir = tmp_path / "slow" / "cells"
     command = [sys.executable, "-m", "mowsim.cli", "study", "slow", "--out", str(tmp_path), "--workers", "1"]
-    proc = subprocess.Popen(command, env=_env(studies_env), start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)  # the child gets SIG_DFL, even if the
+    try:                                                                   # test runner was started ignoring SIGINT
+        proc = subprocess.Popen(command, env=_env(studies_env), start_new_session=True, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
