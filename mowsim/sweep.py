@@ -446,6 +446,11 @@ class _Interrupts:
         self.signum = signum
         self._wake.put(None)  # SimpleQueue.put is reentrant: safe in a handler that interrupted a get()
 
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if a signal came: the one place a sweep turns a signal into the interrupt."""
+        if self.signum is not None:
+            raise KeyboardInterrupt(f"signal {self.signum}")
+
 
 @contextlib.contextmanager
 def _catch_interrupts(wake):
@@ -575,8 +580,7 @@ def _drive(executor, pending, out_dir, completed, failures, progress, n_skipped)
                 if future is not None:
                     harvest(future)
                     bar.update()
-            if interrupts.signum is not None:
-                raise KeyboardInterrupt(f"signal {interrupts.signum}")
+            interrupts.check()
         except BaseException:
             try:
                 # Stop first, so the stop is bounded: killed workers start no new cell, and the pool still reads
@@ -599,8 +603,7 @@ def _drive(executor, pending, out_dir, completed, failures, progress, n_skipped)
             raise
         finally:
             bar.close()
-    if interrupts.signum is not None:  # it came after the loop's last look, while the bar was closing
-        raise KeyboardInterrupt(f"signal {interrupts.signum}")
+    interrupts.check()  # a signal after the loop's last look, while the bar was closing
 
 
 def _cell_order(frame: pd.DataFrame) -> pd.DataFrame:
