@@ -113,6 +113,9 @@ def test_permuting_rollouts_permutes_advantages(name, batch, ddof, eps, data):
 @SETTINGS
 @given(batch=batches(), ddof=st.sampled_from([0, 1]), eps=st.sampled_from([0.0, 1e-4]), data=st.data())
 def test_permuting_objectives_with_weights_changes_nothing(name, batch, ddof, eps, data):
+    if getattr(get(name), "random", False):
+        pytest.skip("vpo and random-weight draw Dirichlet weights per objective position: permuting the objectives "
+                    "is invariant in distribution, not draw for draw")
     rewards, weights = batch
     assume(conditioned(name, rewards, weights))
     order = np.array(data.draw(st.permutations(range(rewards.shape[2]))))

@@ -16,6 +16,8 @@ from mowsim.schemes.base import (
     get,
     register,
 )
+from mowsim.schemes.gated import Gated
+from mowsim.schemes.vpo import VPO, RandomWeight
 from mowsim.schemes.dynamic import DVAOEMA, MGDA, DVAOReliable, GradientWeights, HypervolumeGuided, PCGrad, StatefulScheme
 from mowsim.schemes.saw import SAWGDPO, SAWGRPO
 from mowsim.schemes.static import AC, DVAO, GDPO, RC
@@ -45,4 +47,7 @@ __all__ = [
     "PCGrad",
     "DVAOEMA",
     "DVAOReliable",
+    "VPO",
+    "RandomWeight",
+    "Gated",
 ]
