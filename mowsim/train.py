@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mowsim import _rng, validation
-from mowsim.envs import _loop
+from mowsim.envs import _loop, _set_metrics
 from mowsim.schemes import _stateful
 from mowsim.schemes import base as scheme_base
 
@@ -29,7 +29,12 @@ HISTORY_COLUMNS = (
     ("run", "env", "scheme", "seed", "step", "objective", "objective_name")
     + _loop.OBJECTIVE_COLUMNS
     + _loop.STEP_COLUMNS
+    + _set_metrics.SET_COLUMNS
 )
+
+DOWNSTREAM_SEED = 260522817
+"""Seed of the fixed Dirichlet(1) downstream weightings that ``best_at_k_dirichlet`` averages over (the same for
+every run, scheme and study, so the metric is comparable everywhere)."""
 
 
 @dataclasses.dataclass
@@ -42,7 +47,11 @@ class TrainResult:
         Tidy, one row per (run, step, objective), columns :data:`HISTORY_COLUMNS`. ``expected_reward`` is the exact
         clean expected reward of the policy after ``step`` updates (0 for a spurious objective, which has no
         truth); the batch diagnostics of row ``step`` describe the batch drawn for update ``step + 1`` (NaN at the
-        last step). Per-step diagnostics repeat on each objective's row.
+        last step). Per-step diagnostics repeat on each objective's row. ``hidden_reward`` is the policy's exact
+        expected hidden true reward (bandits; NaN for the sequence task); with ``set_metrics=True`` the bandits
+        also record the exact ``best_at_{1,4,16}`` (user weights), ``best_at_{1,4,16}_dirichlet`` (mean over
+        fixed Dirichlet(1) downstream weightings), ``diversity`` and ``expected_hv_{1,4,16}`` (two objectives)
+        of :mod:`mowsim.envs._set_metrics`; NaN otherwise.
     runs : pandas.DataFrame
         One row per run: run, env (its repr), scheme, seed, lr, and the env's fields.
     final_params : list of ndarray
@@ -91,7 +100,8 @@ def _as_list(value) -> list:
 
 
 def train(env, scheme, *, steps: int = 200, group_size: int = 16, n_groups: int = 64, lr: float = 1.0,
-          seed: int = 0, weights=None, ddof: int = 0, eps: float = 0.0, heldout_samples: int = 0) -> TrainResult:
+          seed: int = 0, weights=None, ddof: int = 0, eps: float = 0.0, heldout_samples: int = 0,
+          set_metrics: bool = False, downstream_weightings: int = 32) -> TrainResult:
     """Train the toy policy of ``env`` with ``scheme`` for ``steps`` updates.
 
     Parameters
@@ -115,18 +125,26 @@ def train(env, scheme, *, steps: int = 200, group_size: int = 16, n_groups: int 
     heldout_samples : int
         Held-out performance fed to schemes that need it (hv-guided): 0 uses the exact expected reward vector;
         n > 0 estimates it from n held-out rollouts per prompt, as a real run must.
+    set_metrics : bool
+        Record the exact set metrics (best@k, diversity, expected hypervolume) every step (bandits only; about
+        one extra step's worth of work per step, so off by default).
+    downstream_weightings : int
+        How many fixed Dirichlet(1) downstream weightings ``best_at_k_dirichlet`` averages over.
     """
     return train_many(env, scheme, seeds=[seed], steps=steps, group_size=group_size, n_groups=n_groups, lr=lr,
-                      weights=weights, ddof=ddof, eps=eps, heldout_samples=heldout_samples, parallel=False)
+                      weights=weights, ddof=ddof, eps=eps, heldout_samples=heldout_samples, parallel=False,
+                      set_metrics=set_metrics, downstream_weightings=downstream_weightings)
 
 
 def train_many(envs, schemes, *, seeds: int | Sequence[int] = 4, steps: int = 200, group_size: int = 16,
                n_groups: int = 64, lr: float | Sequence[float] = 1.0, weights=None, ddof: int = 0, eps: float = 0.0,
-               heldout_samples: int = 0, parallel: bool = True) -> TrainResult:
+               heldout_samples: int = 0, parallel: bool = True, set_metrics: bool = False,
+               downstream_weightings: int = 32) -> TrainResult:
     """Train every (env, scheme, seed, lr) combination; runs sharing array shapes go through one compiled call.
 
     ``seeds`` is a count (seeds ``0..n-1``) or an explicit list. With ``parallel=True`` runs are spread over the
-    cores with ``prange``; the results are bit-identical to ``parallel=False``.
+    cores with ``prange``; the results are bit-identical to ``parallel=False``. ``set_metrics`` and
+    ``downstream_weightings``: see :func:`train`.
     """
     env_list = _as_list(envs)
     for env in env_list:
@@ -151,9 +169,12 @@ def train_many(envs, schemes, *, seeds: int | Sequence[int] = 4, steps: int = 20
     lr_list = [validation.check_scalar(v, "lr", low=0.0) for v in _as_list(lr)]
     if isinstance(heldout_samples, bool) or not isinstance(heldout_samples, numbers.Integral) or heldout_samples < 0:
         raise ValueError(f"heldout_samples must be a non-negative int (0 = exact); got {heldout_samples!r}.")
+    if not isinstance(set_metrics, (bool, np.bool_)):
+        raise ValueError(f"set_metrics must be True or False; got {set_metrics!r}.")
+    downstream_weightings = _check_positive_int(downstream_weightings, "downstream_weightings")
     for scheme in scheme_list:
         for env in env_list:
-            scheme.check_objectives(env.total_objectives)
+            _bind_objective_names(scheme, env).check_objectives(env.total_objectives)
         if scheme.kernel_id == _stateful.HV_GUIDED:
             for env in env_list:
                 if env.n_true_objectives > 3:
@@ -166,15 +187,34 @@ def train_many(envs, schemes, *, seeds: int | Sequence[int] = 4, steps: int = 20
     runs = []
     for env, scheme, lr_value, seed in itertools.product(env_list, scheme_list, lr_list, seed_list):
         w = validation.check_weights(weights, env.total_objectives)
-        runs.append(_Run(env, scheme, w, seed, lr_value, eps))
+        runs.append(_Run(env, _bind_objective_names(scheme, env), w, seed, lr_value, eps))
 
     step_out = [None] * len(runs)
     objective_out = [None] * len(runs)
     params = [None] * len(runs)
+    set_out = [None] * len(runs)
     for indices in _batches(runs).values():
         _execute([runs[i] for i in indices], indices, steps, n_groups, group_size, ddof, heldout_samples, parallel,
-                 step_out, objective_out, params)
-    return TrainResult(history=_history(runs, step_out, objective_out), runs=_run_table(runs), final_params=params)
+                 step_out, objective_out, params, set_metrics, downstream_weightings, set_out)
+    return TrainResult(history=_history(runs, step_out, objective_out, set_out), runs=_run_table(runs),
+                       final_params=params)
+
+
+def _bind_objective_names(scheme, env):
+    """A gate given by objective name learns the environment's names (``objective_names`` left None)."""
+    if getattr(scheme, "objective_names", ()) is None and any(isinstance(g, str) for g in scheme.gates):
+        return dataclasses.replace(scheme, objective_names=env.objective_names)
+    return scheme
+
+
+def _metric_weights(run, n_true: int, downstream_weightings: int) -> np.ndarray:
+    """(1 + D, K_true): the user weights over the true objectives (normalized), then the downstream weightings."""
+    from mowsim.schemes.vpo import dirichlet_draws
+
+    user = run.weights[:n_true]
+    user = user / user.sum() if user.sum() > 0 else np.full(n_true, 1.0 / n_true)
+    downstream = dirichlet_draws(DOWNSTREAM_SEED, 1, downstream_weightings, n_true)[0]
+    return np.vstack([user, downstream])
 
 
 def _batches(runs) -> dict:
@@ -189,11 +229,15 @@ def _batches(runs) -> dict:
 
 
 def _execute(runs, indices, steps, n_groups, group_size, ddof, heldout_samples, parallel, step_out, objective_out,
-             params):
+             params, set_metrics, downstream_weightings, set_out):
     env0 = runs[0].env
     family = env0._loop_family()
     n_objectives = env0.total_objectives
-    states = _rng.seed_states([np.random.SeedSequence(run.seed) for run in runs])
+    # two streams per run: the world's (as before) and the scheme's own draws (a spawned child of the run's seed)
+    states = np.ascontiguousarray(np.hstack([
+        _rng.seed_states([np.random.SeedSequence(run.seed) for run in runs]),
+        _rng.seed_states([np.random.SeedSequence(run.seed).spawn(1)[0] for run in runs]),
+    ]))
     env_arrays = [np.ascontiguousarray(np.stack(parts)) for parts in zip(*(run.env._loop_arrays() for run in runs))]
     rewards = [run.env.reward_arrays() for run in runs]
     reward_stack = (
@@ -217,10 +261,16 @@ def _execute(runs, indices, steps, n_groups, group_size, ddof, heldout_samples, 
     thetas = np.stack([run.env.initial_params() for run in runs])
     steps_arr = np.empty((len(runs), steps + 1, len(_loop.STEP_COLUMNS)))
     objective_arr = np.empty((len(runs), steps + 1, n_objectives, len(_loop.OBJECTIVE_COLUMNS)))
+    n_true = env0.n_true_objectives
+    metric_weights = np.ascontiguousarray(np.stack([_metric_weights(run, n_true, downstream_weightings)
+                                                    for run in runs]))
+    set_arr = np.full((len(runs), steps + 1, len(_set_metrics.SET_COLUMNS)), np.nan)
     driver = family.run_many_parallel if parallel and len(runs) > 1 else family.run_many_serial
     driver(states, *env_arrays, *reward_stack, scheme_ids, scheme_states, scheme_params, weights, ddof, eps, saw,
-           steps, n_groups, group_size, lr, heldout_samples, *env0._loop_static(), thetas, steps_arr, objective_arr)
+           steps, n_groups, group_size, lr, heldout_samples, *env0._loop_static(), thetas, steps_arr, objective_arr,
+           bool(set_metrics), metric_weights, set_arr)
     for local, i in enumerate(indices):
+        set_out[i] = set_arr[local]
         step_out[i] = steps_arr[local]
         objective_out[i] = objective_arr[local]
         params[i] = thetas[local]
@@ -238,6 +288,9 @@ def _scheme_arrays(runs, env):
             _stateful.init_state(scheme.kernel_id, run.weights, state)
             states.append(state)
             params.append(scheme.kernel_params(n_objectives))
+        elif hasattr(scheme, "loop_params"):  # vpo, random-weight, gated
+            states.append(np.zeros(1))
+            params.append(scheme.loop_params(n_objectives))
         else:
             states.append(np.zeros(1))
             params.append(np.zeros(1))
@@ -251,7 +304,7 @@ def _scheme_arrays(runs, env):
     return state_arr, param_arr
 
 
-def _history(runs, step_out, objective_out) -> pd.DataFrame:
+def _history(runs, step_out, objective_out, set_out) -> pd.DataFrame:
     frames = []
     for i, run in enumerate(runs):
         n_steps, n_objectives = objective_out[i].shape[:2]
@@ -270,6 +323,8 @@ def _history(runs, step_out, objective_out) -> pd.DataFrame:
             frame[name] = objective_out[i][:, :, c].ravel()
         for c, name in enumerate(_loop.STEP_COLUMNS):
             frame[name] = np.repeat(step_out[i][:, c], n_objectives)
+        for c, name in enumerate(_set_metrics.SET_COLUMNS):
+            frame[name] = np.repeat(set_out[i][:, c], n_objectives)
         frames.append(pd.DataFrame(frame))
     history = pd.concat(frames, ignore_index=True)
     history["env"] = history["env"].astype("category")

@@ -90,7 +90,8 @@ def expected(rewards, scheme, **kwargs) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("scheme", ["dvao", "rc", "gdpo", "saw-gdpo", "ac"])
+@pytest.mark.parametrize("scheme", ["dvao", "rc", "gdpo", "saw-gdpo", "ac", "vpo", "random-weight",
+                                    mowsim.schemes.get("gated", gates=(0,), thresholds=0.5)])
 def test_output_advantages_are_mowsims(tiny, tmp_path, scheme):
     tokenizer, model = tiny
     rewards = fixed_rewards()

@@ -176,7 +176,7 @@ def test_every_scheme_is_registered_once(verl_env):
     assert mowsim_verl.register_verl_estimators() == names  # idempotent
 
 
-@pytest.mark.parametrize("scheme", ["rc", "ac", "gdpo", "dvao", "saw-gdpo"])
+@pytest.mark.parametrize("scheme", ["rc", "ac", "gdpo", "dvao", "saw-gdpo", "vpo", "random-weight"])
 def test_trainer_path_gives_mowsims_advantages(verl_env, scheme):
     _, ray_trainer, make_data = verl_env
     mowsim_verl.register_verl_estimators()
@@ -293,3 +293,25 @@ def test_options_from_a_struct_dictconfig(verl_env):
         token_level_rewards=mask, response_mask=mask, index=uids, config=cfg, non_tensor_batch=columns)
     want = expected_per_response(uids, columns, "ac", ddof=0, eps=0.0)
     np.testing.assert_allclose(plain[:, 0].numpy(), want.astype(np.float32), rtol=1e-6, atol=1e-7)
+
+
+def test_random_schemes_draw_afresh_per_batch_and_gates_take_their_params(verl_env):
+    _, ray_trainer, make_data = verl_env
+    mowsim_verl.register_verl_estimators()
+    uids, columns, mask = verl_batch(seed=3)
+
+    def run(scheme, **options):
+        data = make_data({"token_level_rewards": torch.zeros_like(mask), "response_mask": mask},
+                         {"uid": uids, **columns})
+        out = ray_trainer.compute_advantage(data, adv_estimator=mowsim_verl.estimator_name(scheme),
+                                            config=config(**options))
+        return out.batch["advantages"].numpy()
+
+    first, second = run("vpo"), run("vpo")
+    assert not np.array_equal(first, second)  # one cached instance: its Dirichlet stream advances
+    mowsim_verl._STATEFUL.clear()
+    np.testing.assert_array_equal(run("vpo"), first)  # ... and restarts from the seed
+    gated = run("gated", mowsim_scheme_params={"gates": [0], "thresholds": [0.5]})
+    want = expected_per_response(uids, columns, mowsim.schemes.get("gated", gates=(0,), thresholds=0.5),
+                                 weights=np.array([0.5, 0.5]), ddof=1, eps=1e-6)
+    np.testing.assert_allclose(gated, (want[:, None] * mask.numpy()).astype(np.float32), rtol=1e-6, atol=1e-7)

@@ -8,7 +8,15 @@ Arm means. Each objective k of each arm gets a latent quality ``z[a, k]``: ``z[a
 ``z[a, k] = rho z[a, 0] + sqrt(1 - rho^2) e[a, k]`` for k >= 1, so objective 0 (the "accuracy" objective) correlates
 with every other objective at ``rho = correlation`` across arms (aligned for rho > 0, conflicting for rho < 0; the
 auxiliary objectives correlate with each other at rho^2, which keeps the matrix valid for every rho in [-1, 1]).
-The clean mean is ``mu = sigmoid(arm_spread * z)``. ``saturation = s`` pushes the last true objective toward its
+The clean mean is ``mu = sigmoid(arm_spread * z)``.
+
+World structure. ``structure = s`` in [0, 1] (None: off, the ``correlation`` construction above) draws one hidden
+latent quality ``h[a] ~ N(0, 1)`` per arm and ``z[a, k] = sqrt(1 - s) h[a] + sqrt(s) e[a, k]`` with independent
+``e``: at ``s = 0`` every objective is the same latent quality (noisy views of one true reward, once the reward
+model's ``noise_sd``/``flip_prob`` add per-rollout noise), between 0 and 1 each objective carries its own arm-level
+bias ``e`` (pairwise correlation ``1 - s``), and at ``s = 1`` they are independent goods with nothing in common. The
+hidden true reward is ``sigmoid(arm_spread * h)``; without ``structure`` it is the mean of the true objectives' clean
+means. Its policy expectation is the history's ``hidden_reward``. ``saturation = s`` pushes the last true objective toward its
 ceiling, ``mu <- 1 - (1 - mu)^(1 + s)``: the larger s, the sooner it is learned and its variance collapses.
 """
 
@@ -21,8 +29,8 @@ import numpy as np
 from numba import njit, prange
 
 from mowsim import _rng, validation
-from mowsim.envs import _loop
-from mowsim.schemes import _stateful
+from mowsim.envs import _loop, _set_metrics
+from mowsim.schemes import _set_kernels, _stateful
 from mowsim.envs._reward import RewardKnobs, condition_batch, observe
 
 __all__ = ["Bandit", "ContextualBandit"]
@@ -51,13 +59,19 @@ def _check_theta(theta, expected_shape) -> np.ndarray:
     return arr
 
 
-def _latent_means(rng, n_arms, n_objectives, correlation, arm_spread):
+def _latent_means(rng, n_arms, n_objectives, correlation, arm_spread, structure=None):
+    """(latent (n_arms, K), hidden latent (n_arms,) or None) on the logit scale; see the module docstring."""
+    if structure is not None:
+        hidden = rng.standard_normal(n_arms)
+        own = rng.standard_normal((n_arms, n_objectives))
+        latent = np.sqrt(1.0 - structure) * hidden[:, None] + np.sqrt(structure) * own
+        return latent * arm_spread, hidden * arm_spread
     base = rng.standard_normal(n_arms)
     latent = np.empty((n_arms, n_objectives))
     latent[:, 0] = base
     for k in range(1, n_objectives):
         latent[:, k] = correlation * base + np.sqrt(1.0 - correlation**2) * rng.standard_normal(n_arms)
-    return latent * arm_spread
+    return latent * arm_spread, None
 
 
 def _saturate(means, saturation):
@@ -79,6 +93,12 @@ class _BanditFamily(RewardKnobs):
     """>= 0: how early the last true objective reaches its ceiling (0: not at all)."""
     instance_seed: int = 0
     """Seed of the arm means (the environment instance), kept apart from the training seed."""
+    structure: float | None = None
+    """World structure in [0, 1]: 0 = every objective is a view of one hidden true reward, 1 = independent goods
+    (see the module docstring). None (default): the ``correlation`` construction. Replaces ``correlation``."""
+    answers_per_rollout: int = 1
+    """m: a rollout is m answers (arms) drawn from the policy, each scored; set schemes (vpo) score the set, the
+    others the answers' mean reward. Its one advantage reaches every answer's log-probability (weight 1/m)."""
 
     @property
     def n_true_objectives(self) -> int:
@@ -91,6 +111,13 @@ class _BanditFamily(RewardKnobs):
         validation.check_scalar(self.arm_spread, "arm_spread", low=0.0)
         validation.check_scalar(self.saturation, "saturation", low=0.0)
         _check_int(self.instance_seed, "instance_seed", 0)
+        _check_int(self.answers_per_rollout, "answers_per_rollout", 1, 64)
+        if self.structure is not None:
+            validation.check_scalar(self.structure, "structure", low=0.0, high=1.0,
+                                    hint="0: noisy views of one hidden reward; 1: independent goods; None: off.")
+            if self.correlation != 0.0:
+                raise ValueError(f"structure={self.structure} and correlation={self.correlation} both shape the arm "
+                                 "means; set one (structure replaces correlation, whose default is 0).")
         self._check_reward_knobs()
 
     def _loop_family(self):
@@ -99,23 +126,46 @@ class _BanditFamily(RewardKnobs):
         return sys.modules[__name__]
 
     def _loop_arrays(self):
-        return self._arrays
+        return self._world
 
     def _loop_static(self) -> tuple:
-        return ()
+        return (int(self.answers_per_rollout),)
 
     @functools.cached_property
-    def _arrays(self):
-        return self.arrays()
+    def _world(self):
+        return self._build()
+
+    def arrays(self):
+        """(features (P, d), means (P, n_arms, K_true)) for the compiled loop."""
+        features, means, _ = self._world
+        return features, means
+
+    def hidden_rewards(self) -> np.ndarray:
+        """The hidden true reward of every (prompt, arm), shape (P, n_arms); see the module docstring."""
+        return self._world[2].copy()
+
+    def expected_hidden_reward(self, theta) -> float:
+        """Exact expected hidden true reward of the policy ``theta`` (averaged over prompts)."""
+        features, _, hidden = self._world
+        theta = _check_theta(theta, (features.shape[1], self.n_arms))
+        logits = features @ theta
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        return float((probs * hidden).sum() / features.shape[0])
+
+    def _hidden(self, means, hidden_latent, shift=0.0):
+        if hidden_latent is None:
+            return np.ascontiguousarray(means.mean(axis=-1))
+        return np.ascontiguousarray(1.0 / (1.0 + np.exp(-(hidden_latent + shift))))
 
     def initial_params(self) -> np.ndarray:
         """The uniform policy: zeros of shape (n_features, n_arms)."""
-        features, _ = self._arrays
+        features, _ = self.arrays()
         return np.zeros((features.shape[1], self.n_arms))
 
     def expected_rewards(self, theta) -> np.ndarray:
         """Exact clean expected reward of each true objective under ``theta`` (n_features, n_arms); shape (K_true,)."""
-        features, means = self._arrays
+        features, means = self.arrays()
         theta = _check_theta(theta, (features.shape[1], self.n_arms))
         logits = features @ theta
         probs = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -137,12 +187,14 @@ class Bandit(_BanditFamily):
     def __post_init__(self):
         self._check_family()
 
-    def arrays(self):
-        """(features (1, 1), means (1, n_arms, K_true)) for the compiled loop."""
+    def _build(self):
+        """(features (1, 1), means (1, n_arms, K_true), hidden (1, n_arms))."""
         rng = np.random.default_rng(self.instance_seed)
-        latent = _latent_means(rng, self.n_arms, self.n_objectives, self.correlation, self.arm_spread)
+        latent, hidden_latent = _latent_means(rng, self.n_arms, self.n_objectives, self.correlation,
+                                              self.arm_spread, self.structure)
         means = _saturate(1.0 / (1.0 + np.exp(-latent)), self.saturation)
-        return np.ones((1, 1)), np.ascontiguousarray(means[None])
+        hidden = self._hidden(means, hidden_latent)
+        return np.ones((1, 1)), np.ascontiguousarray(means[None]), np.ascontiguousarray(hidden[None])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,12 +225,14 @@ class ContextualBandit(_BanditFamily):
         if self.policy not in ("tabular", "linear"):
             raise ValueError(f"policy must be 'tabular' or 'linear'; got {self.policy!r}.")
 
-    def arrays(self):
-        """(features (P, d), means (P, n_arms, K_true)) for the compiled loop."""
+    def _build(self):
+        """(features (P, d), means (P, n_arms, K_true), hidden (P, n_arms))."""
         rng = np.random.default_rng(self.instance_seed)
         n_p, n_a, n_k = self.n_prompts, self.n_arms, self.n_objectives
-        latent = np.stack([_latent_means(rng, n_a, n_k, self.correlation, self.arm_spread) for _ in range(n_p)])
-        latent += rng.normal(0.0, self.difficulty_spread, size=(n_p, 1, n_k))
+        drawn = [_latent_means(rng, n_a, n_k, self.correlation, self.arm_spread, self.structure) for _ in range(n_p)]
+        latent = np.stack([d[0] for d in drawn])
+        difficulty = rng.normal(0.0, self.difficulty_spread, size=(n_p, 1, n_k))
+        latent += difficulty
         means = 1.0 / (1.0 + np.exp(-latent))
         solved = rng.random((n_p, n_k)) < self.solved_share
         means = np.where(solved[:, None, :], 1.0, means)
@@ -187,7 +241,11 @@ class ContextualBandit(_BanditFamily):
             features = np.eye(n_p)
         else:
             features = rng.standard_normal((n_p, self.n_features)) / np.sqrt(self.n_features)
-        return np.ascontiguousarray(features), np.ascontiguousarray(means)
+        if self.structure is None:
+            hidden = self._hidden(means, None)
+        else:
+            hidden = self._hidden(means, np.stack([d[1] for d in drawn]), difficulty.mean(axis=2))
+        return np.ascontiguousarray(features), np.ascontiguousarray(means), hidden
 
 
 @njit(cache=True)
@@ -248,7 +306,8 @@ def _heldout_performance(state, features, means, probs, cdf, n_samples, out):
 @njit(cache=True)
 def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
                scale, offset, binary, condition, scheme_id, scheme_state, scheme_params, weights, ddof, eps, saw,
-               steps, n_groups, group_size, lr, heldout_samples, theta, step_out, objective_out):
+               steps, n_groups, group_size, lr, heldout_samples, n_answers, hidden, theta, step_out, objective_out,
+               track_sets, metric_weights, set_out):
     """One training run of the bandit family; ``theta`` and ``scheme_state`` are updated in place.
 
     step_out: (steps + 1, len(STEP_COLUMNS)); objective_out: (steps + 1, K, len(OBJECTIVE_COLUMNS)).
@@ -256,6 +315,13 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
     ``g = 1/(B G) sum_{b,j} A_bj grad log pi(a_bj | p_b)`` (the GRPO surrogate with ratio 1). Per step: sample,
     per-objective z-scores and gradients g_k (the feedback of gradient-level schemes), the scheme's pre-update,
     its advantages, the update; the next step starts by giving the new policy's performance to the scheme.
+
+    Set rollouts: with ``n_answers = m > 1`` a rollout is m arms drawn from the policy, each scored; the set
+    schemes (vpo) see the (B, G, m, K) scores, every other scheme the answers' mean per objective, and the rollout's
+    one advantage reaches each answer's log-probability with weight 1/m (a token-mean loss over the m answers).
+    ``state`` holds two xoshiro streams: [0:4] the world's, [4:8] the scheme's draws (vpo, random-weight), so a
+    scheme's draws never shift the world's stream. ``set_out`` (steps + 1, len(SET_COLUMNS)) gets the hidden
+    reward, and with ``track_sets`` the exact set metrics of :mod:`mowsim.envs._set_metrics`.
     """
     n_prompts, n_features = features.shape
     n_arms = theta.shape[1]
@@ -264,14 +330,27 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
     n_channels = 1 + n_objectives
     probs = np.empty((n_prompts, n_arms))
     cdf = np.empty((n_prompts, n_arms))
-    rewards = np.empty((n_groups, group_size, n_objectives))
-    rescored = np.empty((n_groups, group_size, n_objectives))
-    clean_store = np.empty((n_groups, group_size, n_true))
+    n_rows = n_groups * group_size * n_answers
+    set_rewards = np.empty((n_groups, group_size, n_answers, n_objectives))
+    set_rescored = np.empty((n_groups, group_size, n_answers, n_objectives))
+    if n_answers == 1:
+        rewards = set_rewards.reshape(n_groups, group_size, n_objectives)
+        rescored = set_rescored.reshape(n_groups, group_size, n_objectives)
+    else:
+        rewards = np.empty((n_groups, group_size, n_objectives))
+        rescored = np.empty((n_groups, group_size, n_objectives))
+    clean_store = np.empty((n_groups, group_size, n_answers, n_true))
     rescore = scheme_id == _stateful.DVAO_RELIABLE
-    clean_rows = clean_store.reshape(n_groups * group_size, n_true)
-    reward_rows = rewards.reshape(n_groups * group_size, n_objectives)
-    rescored_rows = rescored.reshape(n_groups * group_size, n_objectives)
-    arms = np.empty((n_groups, group_size), dtype=np.int64)
+    set_scheme = _set_kernels.is_set_scheme(scheme_id)
+    stateful = scheme_id >= _stateful.HV_GUIDED and not set_scheme
+    scheme_rng = state[4:8]
+    clean_rows = clean_store.reshape(n_rows, n_true)
+    reward_rows = set_rewards.reshape(n_rows, n_objectives)
+    rescored_rows = set_rescored.reshape(n_rows, n_objectives)
+    answer_rows = set_rewards.reshape(n_groups, group_size * n_answers, n_objectives)
+    rescored_answer_rows = set_rescored.reshape(n_groups, group_size * n_answers, n_objectives)
+    inv_answers = 1.0 / n_answers
+    arms = np.empty((n_groups, group_size, n_answers), dtype=np.int64)
     prompts = np.empty(n_groups, dtype=np.int64)
     advantages = np.empty((n_groups, group_size))
     effective = np.empty((n_groups, n_objectives))
@@ -292,6 +371,7 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
                     for a in range(n_arms):
                         total += probs[p, a] * means[p, a, k]
             objective_out[t, k, _loop.EXPECTED] = total / n_prompts
+        _set_metrics.policy_set_metrics(probs, means, hidden, metric_weights, track_sets, set_out[t])
         if scheme_id == _stateful.HV_GUIDED:
             _heldout_performance(state, features, means, probs, cdf, heldout_samples, performance)
             _stateful.post_update(scheme_id, scheme_state, scheme_params, performance)
@@ -305,22 +385,27 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
                 p = int(_rng.uniform(state) * n_prompts)
             prompts[b] = p
             for j in range(group_size):
-                a = _search(cdf, p, _rng.uniform(state))
-                arms[b, j] = a
-                for k in range(n_true):
-                    mu = means[p, a, k]
-                    if binary:
-                        clean_store[b, j, k] = 1.0 if _rng.uniform(state) < mu else 0.0
-                    else:
-                        clean_store[b, j, k] = mu
+                for s in range(n_answers):
+                    a = _search(cdf, p, _rng.uniform(state))
+                    arms[b, j, s] = a
+                    for k in range(n_true):
+                        mu = means[p, a, k]
+                        if binary:
+                            clean_store[b, j, s, k] = 1.0 if _rng.uniform(state) < mu else 0.0
+                        else:
+                            clean_store[b, j, s, k] = mu
         observe(state, clean_rows, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd, scale,
                 offset, binary, noise_buf, reward_rows)
         if rescore:
             observe(state, clean_rows, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd, scale,
                     offset, binary, noise_buf, rescored_rows)
-        condition_batch(rewards, condition)
+        condition_batch(answer_rows, condition)
         if rescore:
-            condition_batch(rescored, condition)
+            condition_batch(rescored_answer_rows, condition)
+        if n_answers > 1:
+            _answer_means(set_rewards, rewards)
+            if rescore:
+                _answer_means(set_rescored, rescored)
         _loop.objective_zscores(rewards, ddof, eps, zscores, step_out[t], objective_out[t])
         # grad log pi(a | p) = phi_p (e_a - pi_p): sum the advantages per (prompt, channel, arm) first, then
         # expand once per prompt, so the cost is O(B G K + P N d K) rather than O(B N d K).
@@ -329,29 +414,47 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
         for b in range(n_groups):
             p = prompts[b]
             for j in range(group_size):
-                a = arms[b, j]
-                for k in range(n_objectives):
-                    coef[p, 1 + k, a] += zscores[b, j, k]
-                    channel_sum[p, 1 + k] += zscores[b, j, k]
-        if scheme_id >= _stateful.HV_GUIDED:
+                for s in range(n_answers):
+                    a = arms[b, j, s]
+                    for k in range(n_objectives):
+                        coef[p, 1 + k, a] += zscores[b, j, k] * inv_answers
+                        channel_sum[p, 1 + k] += zscores[b, j, k] * inv_answers
+        if stateful:
             _expand(features, probs, coef, channel_sum, inv_batch, 1, n_channels, grads)
             _loop.objective_gram(grads, gram)
             _stateful.pre_update(scheme_id, scheme_state, scheme_params, weights, rewards, rescored, rescore,
                                  gram, lr, ddof)
-        _loop.scheme_advantages(scheme_id, scheme_state, scheme_params, rewards, weights, ddof, eps, saw,
-                                advantages, effective)
+        if set_scheme:
+            _set_kernels.loop_advantages(scheme_id, scheme_rng, scheme_params, set_rewards, rewards, weights, ddof,
+                                         eps, saw, advantages, effective)
+        else:
+            _loop.scheme_advantages(scheme_id, scheme_state, scheme_params, rewards, weights, ddof, eps, saw,
+                                    advantages, effective)
         _loop.advantage_diagnostics(advantages, effective, step_out[t], objective_out[t])
         for b in range(n_groups):
             p = prompts[b]
             for j in range(group_size):
-                coef[p, 0, arms[b, j]] += advantages[b, j]
-                channel_sum[p, 0] += advantages[b, j]
-        _expand(features, probs, coef, channel_sum, inv_batch, 0, 1 if scheme_id >= _stateful.HV_GUIDED
-                else n_channels, grads)
+                for s in range(n_answers):
+                    coef[p, 0, arms[b, j, s]] += advantages[b, j] * inv_answers
+                    channel_sum[p, 0] += advantages[b, j] * inv_answers
+        _expand(features, probs, coef, channel_sum, inv_batch, 0, 1 if stateful else n_channels, grads)
         _loop.gradient_geometry(grads, step_out[t])
         for f in range(n_features):
             for a in range(n_arms):
                 theta[f, a] += lr * grads[0, f * n_arms + a]
+
+
+@njit(cache=True)
+def _answer_means(set_rewards, rewards):
+    """rewards[b, j, k] = the mean over a rollout's answers of set_rewards[b, j, :, k]."""
+    n_groups, n_rollouts, n_answers, n_objectives = set_rewards.shape
+    for b in range(n_groups):
+        for j in range(n_rollouts):
+            for k in range(n_objectives):
+                total = 0.0
+                for s in range(n_answers):
+                    total += set_rewards[b, j, s, k]
+                rewards[b, j, k] = total / n_answers
 
 
 @njit(cache=True)
@@ -370,32 +473,38 @@ def _expand(features, probs, coef, channel_sum, inv_batch, first, last, grads):
 
 
 @njit(cache=True)
-def _run_one(r, states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-             scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps, saw,
-             steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out):
+def _run_one(r, states, features, means, hiddens, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
+             spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof,
+             eps, saw, steps, n_groups, group_size, lr, heldout_samples, n_answers, thetas, step_out, objective_out,
+             track_sets, metric_weights, set_out):
     run_bandit(states[r], features[r], means[r], flip_prob[r], noise_sd[r], noise_factor[r], noise_df[r],
                n_spurious, spurious_sd[r], scale[r], offset[r], binary[r], condition[r], scheme_ids[r],
                scheme_states[r], scheme_params[r], weights[r], ddof, eps[r], saw[r], steps, n_groups, group_size,
-               lr[r], heldout_samples, thetas[r], step_out[r], objective_out[r])
+               lr[r], heldout_samples, n_answers, hiddens[r], thetas[r], step_out[r], objective_out[r], track_sets,
+               metric_weights[r], set_out[r])
 
 
 @njit(cache=True)
-def run_many_serial(states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-                    scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
-                    saw, steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out):
+def run_many_serial(states, features, means, hiddens, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
+                    spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
+                    ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, n_answers, thetas, step_out,
+                    objective_out, track_sets, metric_weights, set_out):
     """Independent runs one after another (the serial twin of :func:`run_many_parallel`)."""
     for r in range(states.shape[0]):
-        _run_one(r, states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-                 scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
-                 saw, steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out)
+        _run_one(r, states, features, means, hiddens, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
+                 spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
+                 ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, n_answers, thetas, step_out,
+                 objective_out, track_sets, metric_weights, set_out)
 
 
 @njit(cache=True, parallel=True)
-def run_many_parallel(states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-                      scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
-                      saw, steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out):
+def run_many_parallel(states, features, means, hiddens, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
+                      spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params,
+                      weights, ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, n_answers, thetas,
+                      step_out, objective_out, track_sets, metric_weights, set_out):
     """Independent runs with ``prange``; each run owns its RNG state, so results equal the serial twin's."""
     for r in prange(states.shape[0]):
-        _run_one(r, states, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
-                 scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
-                 saw, steps, n_groups, group_size, lr, heldout_samples, thetas, step_out, objective_out)
+        _run_one(r, states, features, means, hiddens, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
+                 spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
+                 ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, n_answers, thetas, step_out,
+                 objective_out, track_sets, metric_weights, set_out)

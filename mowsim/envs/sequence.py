@@ -32,7 +32,7 @@ from mowsim import _rng, validation
 from mowsim.envs import _loop
 from mowsim.envs._reward import RewardKnobs, condition_batch, observe
 from mowsim.envs.bandit import _check_int, _check_theta
-from mowsim.schemes import _stateful
+from mowsim.schemes import _set_kernels, _stateful
 
 __all__ = ["SequenceTask"]
 
@@ -322,7 +322,8 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
                  steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear, ppo_epochs,
                  clip_eps, theta, step_out, objective_out):
     """One training run of :class:`SequenceTask`; ``theta`` (P, V + 1, V) and ``scheme_state`` are updated in
-    place. The step order is the bandit loop's (see :func:`mowsim.envs.bandit.run_bandit`)."""
+    place. The step order is the bandit loop's (see :func:`mowsim.envs.bandit.run_bandit`); a rollout is one
+    response (m = 1), and ``state[4:8]`` is the scheme's own stream (vpo, random-weight)."""
     n_prompts, n_prev, vocab = theta.shape
     n_true = selected.shape[0]
     n_objectives = n_true + n_spurious
@@ -334,6 +335,10 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
     rescored = np.empty((n_groups, group_size, n_objectives))
     clean_store = np.empty((n_groups, group_size, n_true))
     rescore = scheme_id == _stateful.DVAO_RELIABLE
+    set_scheme = _set_kernels.is_set_scheme(scheme_id)
+    stateful = scheme_id >= _stateful.HV_GUIDED and not set_scheme
+    scheme_rng = state[4:8]
+    set_rewards = rewards.reshape(n_groups, group_size, 1, n_objectives)
     clean_rows = clean_store.reshape(n_groups * group_size, n_true)
     reward_rows = rewards.reshape(n_groups * group_size, n_objectives)
     rescored_rows = rescored.reshape(n_groups * group_size, n_objectives)
@@ -386,12 +391,16 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
             grads[1 + k, :] = 0.0
             _accumulate(n_prev, probs, prompts, tokens, n_tokens, zscores[:, :, k], inv_batch, grads, 1 + k,
                         no_ratio, clip_eps)
-        if scheme_id >= _stateful.HV_GUIDED:
+        if stateful:
             _loop.objective_gram(grads, gram)
             _stateful.pre_update(scheme_id, scheme_state, scheme_params, weights, rewards, rescored, rescore,
                                  gram, lr, ddof)
-        _loop.scheme_advantages(scheme_id, scheme_state, scheme_params, rewards, weights, ddof, eps, saw,
-                                advantages, effective)
+        if set_scheme:
+            _set_kernels.loop_advantages(scheme_id, scheme_rng, scheme_params, set_rewards, rewards, weights, ddof,
+                                         eps, saw, advantages, effective)
+        else:
+            _loop.scheme_advantages(scheme_id, scheme_state, scheme_params, rewards, weights, ddof, eps, saw,
+                                    advantages, effective)
         _loop.advantage_diagnostics(advantages, effective, step_out[t], objective_out[t])
         grads[0, :] = 0.0
         _accumulate(n_prev, probs, prompts, tokens, n_tokens, advantages, inv_batch, grads, 0, no_ratio, clip_eps)
@@ -411,7 +420,7 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
 def _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
              scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps, saw,
              steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear, ppo_epochs, clip_eps,
-             thetas, step_out, objective_out):
+             thetas, step_out, objective_out, track_sets, metric_weights, set_out):
     run_sequence(states[r], answers[r], selected[r], flip_prob[r], noise_sd[r], noise_factor[r], noise_df[r],
                  n_spurious, spurious_sd[r], scale[r], offset[r], binary[r], condition[r], scheme_ids[r],
                  scheme_states[r], scheme_params[r], weights[r], ddof, eps[r], saw[r], steps, n_groups,
@@ -423,23 +432,24 @@ def _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, no
 def run_many_serial(states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
                     scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
                     saw, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
-                    ppo_epochs, clip_eps, thetas, step_out, objective_out):
+                    ppo_epochs, clip_eps, thetas, step_out, objective_out, track_sets, metric_weights, set_out):
     """Independent runs one after another (the serial twin of :func:`run_many_parallel`)."""
     for r in range(states.shape[0]):
         _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                  spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
                  ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
-                 ppo_epochs, clip_eps, thetas, step_out, objective_out)
+                 ppo_epochs, clip_eps, thetas, step_out, objective_out, track_sets, metric_weights, set_out)
 
 
 @njit(cache=True, parallel=True)
 def run_many_parallel(states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                       spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params,
                       weights, ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, max_len,
-                      length_limit, linear, ppo_epochs, clip_eps, thetas, step_out, objective_out):
+                      length_limit, linear, ppo_epochs, clip_eps, thetas, step_out, objective_out, track_sets,
+                      metric_weights, set_out):
     """Independent runs with ``prange``; each run owns its RNG state, so results equal the serial twin's."""
     for r in prange(states.shape[0]):
         _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                  spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
                  ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
-                 ppo_epochs, clip_eps, thetas, step_out, objective_out)
+                 ppo_epochs, clip_eps, thetas, step_out, objective_out, track_sets, metric_weights, set_out)

@@ -163,6 +163,9 @@ def _plain(value):
 def _scheme_for(scheme_name: str, config):
     params = _plain(_option(config, "mowsim_scheme_params", None) or {})
     scheme = get_scheme(scheme_name, **params)
+    key = f"{scheme_name}:{sorted(params.items())}"
+    if getattr(scheme, "random", False):  # vpo, random-weight: one instance, so its draws advance per batch
+        return _STATEFUL.setdefault(key, scheme)
     if not scheme.stateful:
         return scheme
     feedback = scheme.feedback
@@ -170,7 +173,6 @@ def _scheme_for(scheme_name: str, config):
         raise ValueError(f"{estimator_name(scheme_name)} needs the Gram matrix of per-objective policy gradients "
                          "(gram feedback), which a verl advantage estimator cannot compute: it never sees the policy. "
                          "Use it through mowsim.llm.trl.MultiObjectiveGRPOTrainer, or a static or rewards-fed scheme.")
-    key = f"{scheme_name}:{sorted(params.items())}"
     return _STATEFUL.setdefault(key, scheme)
 
 
