@@ -50,6 +50,10 @@ SCHEME_COLORS = {
     "pcgrad": "#777777",
     "dvao-ema": "#882255",
     "dvao-reliable": "#CC6677",
+    # balance, gate or spread: VPO and its random-weight baseline in Tol's teal/cyan, the rubric gate in green
+    "vpo": "#44AA99",
+    "random-weight": "#88CCEE",
+    "gated": "#117733",
 }
 """Scheme name -> colour, fixed across all figures so a scheme looks the same everywhere. Add new schemes here."""
 
@@ -67,6 +71,9 @@ SCHEME_MARKERS = {
     "pcgrad": "P",
     "dvao-ema": "*",
     "dvao-reliable": "h",
+    "vpo": "d",
+    "random-weight": "8",
+    "gated": "H",
 }
 """Scheme name -> marker, so schemes whose colours are close (the DVAO family) stay apart in print."""
 

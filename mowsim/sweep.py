@@ -50,6 +50,7 @@ __all__ = [
     "SweepReport",
     "make_cell",
     "run_cell",
+    "train_cell",
     "run_cells",
     "load_results",
     "load_study",
@@ -247,6 +248,15 @@ def run_cell(cell: Cell) -> pd.DataFrame:
     custom = getattr(_study_module_or_none(cell.study), "run_cell", None)
     if custom is not None:
         return custom(cell)
+    return train_cell(cell)
+
+
+def train_cell(cell: Cell, **train_options) -> pd.DataFrame:
+    """The default :func:`run_cell`: train the cell's seeds serially and return the history with the cell columns.
+
+    ``train_options`` go to :func:`mowsim.train.train_many` on top of the cell's fields (a study's own ``run_cell``
+    passes e.g. ``set_metrics=True``).
+    """
     result = train_many(
         cell.env_instance(),
         schemes.get(cell.scheme, **dict(cell.scheme_kwargs)),
@@ -259,6 +269,7 @@ def run_cell(cell: Cell) -> pd.DataFrame:
         ddof=cell.ddof,
         eps=cell.eps,
         parallel=False,
+        **train_options,
     )
     frame = result.history
     front = [("study", cell.study), ("cell_id", cell.id), ("cell_key", cell.key())]

@@ -17,7 +17,7 @@ from mowsim import bounds, plotting, sweep
 
 FIGURES = Path(__file__).resolve().parents[1] / "paper_figures"
 SCRIPTS = sorted(p for p in FIGURES.glob("*.py") if not p.name.startswith("_"))
-TINY_SCHEMES = ("rc", "gdpo", "dvao", "saw-grpo", "mgda", "dvao-reliable")
+TINY_SCHEMES = ("rc", "gdpo", "dvao", "saw-grpo", "mgda", "dvao-reliable", "vpo", "gated")
 
 
 def _load(path: Path):

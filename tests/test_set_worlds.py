@@ -84,11 +84,15 @@ def test_structure_moves_from_one_hidden_reward_to_independent_goods():
     means, hidden = same.arrays()[1][0], same.hidden_rewards()[0]
     for k in range(3):
         np.testing.assert_allclose(means[:, k], hidden, rtol=1e-12)
-    apart = Bandit(n_arms=2000, n_objectives=3, structure=1.0)
-    corr = np.corrcoef(np.column_stack([apart.arrays()[1][0], apart.hidden_rewards()[0]]).T)
-    assert np.all(np.abs(corr[np.triu_indices(4, 1)]) < 0.08)
-    half = Bandit(n_arms=4000, n_objectives=2, structure=0.5, arm_spread=0.1)  # near-linear sigmoid
-    assert np.corrcoef(half.arrays()[1][0].T)[0, 1] == pytest.approx(0.5, abs=0.05)
+    for n_objectives in (2, 3):  # near-linear sigmoid: the means correlate like the latents, at 1 - s
+        top = n_objectives / (n_objectives - 1)
+        for structure in (0.5, 1.0, top):
+            world = Bandit(n_arms=4000, n_objectives=n_objectives, structure=structure, arm_spread=0.1)
+            corr = np.corrcoef(np.column_stack([world.arrays()[1][0], world.hidden_rewards()[0]]).T)
+            np.testing.assert_allclose(corr[:-1, :-1][np.triu_indices(n_objectives, 1)], 1 - structure, atol=0.05)
+            # each objective loads on the hidden quality with sqrt(1 - s (K-1)/K)
+            loading = np.sqrt(max(1 - structure * (n_objectives - 1) / n_objectives, 0))
+            np.testing.assert_allclose(corr[-1, :-1], loading, atol=0.05)
     plain = Bandit(n_arms=8)
     np.testing.assert_allclose(plain.hidden_rewards(), plain.arrays()[1].mean(axis=2))
     contextual = ContextualBandit(structure=0.0, solved_share=0.0, difficulty_spread=0.0)
@@ -98,7 +102,9 @@ def test_structure_moves_from_one_hidden_reward_to_independent_goods():
 
 
 @pytest.mark.parametrize("bad, match", [
-    ({"structure": 1.5}, "structure"), ({"structure": 0.5, "correlation": 0.3}, "structure"),
+    ({"structure": 2.5}, "structure"), ({"structure": 1.6, "n_objectives": 3}, "structure"),
+    ({"structure": 0.5, "n_objectives": 1}, "structure"),
+    ({"structure": 0.5, "correlation": 0.3}, "structure"),
     ({"answers_per_rollout": 0}, "answers_per_rollout"), ({"answers_per_rollout": 2.0}, "answers_per_rollout"),
 ])
 def test_bad_world_knobs_are_refused(bad, match):

@@ -8,16 +8,27 @@ Arm means. Each objective k of each arm gets a latent quality ``z[a, k]``: ``z[a
 ``z[a, k] = rho z[a, 0] + sqrt(1 - rho^2) e[a, k]`` for k >= 1, so objective 0 (the "accuracy" objective) correlates
 with every other objective at ``rho = correlation`` across arms (aligned for rho > 0, conflicting for rho < 0; the
 auxiliary objectives correlate with each other at rho^2, which keeps the matrix valid for every rho in [-1, 1]).
-The clean mean is ``mu = sigmoid(arm_spread * z)``.
+The clean mean is ``mu = sigmoid(arm_spread * z)``. ``saturation`` pushes the last true objective toward its
+ceiling, ``mu <- 1 - (1 - mu)^(1 + saturation)``: the larger it is, the sooner that objective is learned and its
+variance collapses.
 
-World structure. ``structure = s`` in [0, 1] (None: off, the ``correlation`` construction above) draws one hidden
-latent quality ``h[a] ~ N(0, 1)`` per arm and ``z[a, k] = sqrt(1 - s) h[a] + sqrt(s) e[a, k]`` with independent
-``e``: at ``s = 0`` every objective is the same latent quality (noisy views of one true reward, once the reward
-model's ``noise_sd``/``flip_prob`` add per-rollout noise), between 0 and 1 each objective carries its own arm-level
-bias ``e`` (pairwise correlation ``1 - s``), and at ``s = 1`` they are independent goods with nothing in common. The
-hidden true reward is ``sigmoid(arm_spread * h)``; without ``structure`` it is the mean of the true objectives' clean
-means. Its policy expectation is the history's ``hidden_reward``. ``saturation = s`` pushes the last true objective toward its
-ceiling, ``mu <- 1 - (1 - mu)^(1 + s)``: the larger s, the sooner it is learned and its variance collapses.
+World structure. ``structure = s`` in [0, K/(K-1)] (None: off, the ``correlation`` construction above) splits
+every objective's latent into one hidden quality shared by all objectives and a conflict component that sums to 0
+over the objectives:
+
+    ``z[a, k] = sqrt(1 - s (K-1)/K) h[a] + sqrt(s (K-1)/K) c[a, k]``, ``c[a, k] = sqrt(K/(K-1)) (e[a, k] -
+    mean_l e[a, l])``
+
+with ``h, e ~ N(0, 1)`` independent, so every objective has unit variance, the objectives correlate at
+``1 - s`` across arms, and their mean is the hidden quality (times ``sqrt(1 - s (K-1)/K)``). At ``s = 0`` every
+objective *is* the hidden quality (noisy views of one true reward: the Bernoulli outcomes, or the reward model's
+``noise_sd``/``flip_prob``, are the noise); as ``s`` grows each objective carries more of its own bias; at
+``s = 1`` the objectives are uncorrelated goods that still share the hidden quality; at ``s = K/(K-1)`` (2 for
+K = 2) they are purely conflicting (for K = 2 every arm lies on the anti-diagonal ``z_1 = -z_0``) and the hidden
+quality has left them. K = 1 admits only ``s = 0``.
+
+The hidden true reward is ``sigmoid(arm_spread * h)``; without ``structure`` it is the mean of the true objectives'
+clean means. Its policy expectation is the history's ``hidden_reward``.
 """
 
 from __future__ import annotations
@@ -63,8 +74,12 @@ def _latent_means(rng, n_arms, n_objectives, correlation, arm_spread, structure=
     """(latent (n_arms, K), hidden latent (n_arms,) or None) on the logit scale; see the module docstring."""
     if structure is not None:
         hidden = rng.standard_normal(n_arms)
+        if n_objectives == 1:
+            return hidden[:, None] * arm_spread, hidden * arm_spread
         own = rng.standard_normal((n_arms, n_objectives))
-        latent = np.sqrt(1.0 - structure) * hidden[:, None] + np.sqrt(structure) * own
+        conflict = np.sqrt(n_objectives / (n_objectives - 1)) * (own - own.mean(axis=1, keepdims=True))
+        share = structure * (n_objectives - 1) / n_objectives
+        latent = np.sqrt(max(1.0 - share, 0.0)) * hidden[:, None] + np.sqrt(share) * conflict
         return latent * arm_spread, hidden * arm_spread
     base = rng.standard_normal(n_arms)
     latent = np.empty((n_arms, n_objectives))
@@ -94,8 +109,9 @@ class _BanditFamily(RewardKnobs):
     instance_seed: int = 0
     """Seed of the arm means (the environment instance), kept apart from the training seed."""
     structure: float | None = None
-    """World structure in [0, 1]: 0 = every objective is a view of one hidden true reward, 1 = independent goods
-    (see the module docstring). None (default): the ``correlation`` construction. Replaces ``correlation``."""
+    """World structure in [0, K/(K-1)]: 0 = every objective is a view of one hidden true reward, 1 = uncorrelated
+    goods, K/(K-1) purely conflicting goods (correlation ``1 - structure``; see the module docstring). None
+    (default): the ``correlation`` construction. Replaces ``correlation``."""
     answers_per_rollout: int = 1
     """m: a rollout is m answers (arms) drawn from the policy, each scored; set schemes (vpo) score the set, the
     others the answers' mean reward. Its one advantage reaches every answer's log-probability (weight 1/m)."""
@@ -113,8 +129,10 @@ class _BanditFamily(RewardKnobs):
         _check_int(self.instance_seed, "instance_seed", 0)
         _check_int(self.answers_per_rollout, "answers_per_rollout", 1, 64)
         if self.structure is not None:
-            validation.check_scalar(self.structure, "structure", low=0.0, high=1.0,
-                                    hint="0: noisy views of one hidden reward; 1: independent goods; None: off.")
+            top = 0.0 if self.n_objectives == 1 else self.n_objectives / (self.n_objectives - 1)
+            validation.check_scalar(self.structure, "structure", low=0.0, high=top,
+                                    hint=f"0: noisy views of one hidden reward; 1: independent goods; up to {top:g} "
+                                         "(correlation -1/(K-1)): conflicting goods; None: off.")
             if self.correlation != 0.0:
                 raise ValueError(f"structure={self.structure} and correlation={self.correlation} both shape the arm "
                                  "means; set one (structure replaces correlation, whose default is 0).")
