@@ -9,6 +9,10 @@ the passing ones are scored on quality by RC, DRO's rubric gate). Measured: the 
 the share of accepted rollouts (the criterion's pass rate), and the hacking rate after training: the share of
 accepted rollouts that fail on quality, ``E_pi[c (1 - q)] / E_pi[c]`` (exact, from the final policy).
 
+Measured (full scale, 48 (instance, seed) pairs): the gate beats the dense rewards on true-reward AUC only at
+correlation -0.9 (dense - gate -0.039 [-0.049, -0.029]); it accepts fewer rollouts at every level and cuts the
+hacking rate where the criterion is gameable (0.38 vs 0.41-0.51 at -0.9).
+
 Scale: 3 environment instances x 16 seeds of 100 updates (G = 16, B = 64). QUICK: instance 0 with 8 seeds.
 """
 
