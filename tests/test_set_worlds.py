@@ -113,7 +113,8 @@ def test_bad_world_knobs_are_refused(bad, match):
 
 
 @pytest.mark.parametrize("env", [Bandit(n_arms=16, structure=0.8, answers_per_rollout=3, noise_sd=0.2),
-                                 ContextualBandit(answers_per_rollout=2), SequenceTask(n_prompts=3)])
+                                 ContextualBandit(answers_per_rollout=2), SequenceTask(n_prompts=3),
+                                 SequenceTask(n_prompts=3, answers_per_rollout=2, ppo_epochs=2)])
 def test_set_schemes_train_deterministically_serial_equals_parallel(env):
     schemes = ["vpo", "random-weight", mowsim.schemes.get("gated", gates=(0,), thresholds=0.5), "rc"]
     kwargs = {"steps": 8, "seeds": [1, 2], "set_metrics": True}
@@ -150,3 +151,16 @@ def test_gates_by_name_in_the_sequence_loop():
     assert np.isfinite(history.expected_reward).all()
     with pytest.raises(ValueError, match="unknown gate name"):
         mowsim.train(env, mowsim.schemes.get("gated", gates=("fromat",), thresholds=1.0), steps=2)
+
+
+def test_sequence_sets_learn_and_m_one_is_the_plain_loop():
+    base = mowsim.train(SequenceTask(n_prompts=3), "rc", steps=5, seed=2).history
+    one = mowsim.train(SequenceTask(n_prompts=3, answers_per_rollout=1), "rc", steps=5, seed=2).history
+    np.testing.assert_array_equal(base.expected_reward, one.expected_reward)
+    env = SequenceTask(n_prompts=3, answers_per_rollout=3)
+    for scheme in ("vpo", "rc"):
+        history = mowsim.train(env, scheme, steps=40, seed=2).history
+        first, last = (history[history.step == s].expected_reward.mean() for s in (0, 40))
+        assert last > first, scheme
+    with pytest.raises(ValueError, match="answers_per_rollout"):
+        SequenceTask(answers_per_rollout=0)

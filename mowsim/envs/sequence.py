@@ -64,6 +64,9 @@ class SequenceTask(RewardKnobs):
     ppo_epochs: int = 1
     clip_eps: float = 0.2
     instance_seed: int = 0
+    answers_per_rollout: int = 1
+    """m: a rollout is m responses sampled for the same prompt, each scored; set schemes (vpo) score the set, the
+    others the responses' mean reward; its one advantage reaches every response's tokens (weight 1/m)."""
 
     def __post_init__(self):
         _check_int(self.n_prompts, "n_prompts", 1)
@@ -85,6 +88,7 @@ class SequenceTask(RewardKnobs):
         _check_int(self.ppo_epochs, "ppo_epochs", 1)
         validation.check_scalar(self.clip_eps, "clip_eps", low=0.0, low_inclusive=False)
         _check_int(self.instance_seed, "instance_seed", 0)
+        _check_int(self.answers_per_rollout, "answers_per_rollout", 1, 64)
         self._check_reward_knobs()
 
     @property
@@ -114,7 +118,7 @@ class SequenceTask(RewardKnobs):
 
     def _loop_static(self) -> tuple:
         return (self.max_len, self.length_limit, self.length_reward == "linear", self.ppo_epochs,
-                float(self.clip_eps))
+                float(self.clip_eps), int(self.answers_per_rollout))
 
     def initial_params(self) -> np.ndarray:
         """Logits of shape (n_prompts, vocab_size + 1, vocab_size); row ``vocab_size`` is BOS."""
@@ -320,10 +324,12 @@ def _heldout_performance(state, probs, answers, selected, max_len, length_limit,
 def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
                  scale, offset, binary, condition, scheme_id, scheme_state, scheme_params, weights, ddof, eps, saw,
                  steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear, ppo_epochs,
-                 clip_eps, theta, step_out, objective_out):
+                 clip_eps, set_size, theta, step_out, objective_out):
     """One training run of :class:`SequenceTask`; ``theta`` (P, V + 1, V) and ``scheme_state`` are updated in
-    place. The step order is the bandit loop's (see :func:`mowsim.envs.bandit.run_bandit`); a rollout is one
-    response (m = 1), and ``state[4:8]`` is the scheme's own stream (vpo, random-weight)."""
+    place. The step order is the bandit loop's (see :func:`mowsim.envs.bandit.run_bandit`), and ``state[4:8]`` is
+    the scheme's own stream (vpo, random-weight). With ``set_size = m > 1`` a rollout is m responses to its prompt:
+    set schemes see the (B, G, m, K) scores, the others the responses' mean, and the rollout's advantage weights
+    each response's tokens by 1/m (the loss is the mean over the m responses of their length-normalized sums)."""
     n_prompts, n_prev, vocab = theta.shape
     n_true = selected.shape[0]
     n_objectives = n_true + n_spurious
@@ -331,20 +337,29 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
     n_params = theta.size
     probs = np.empty(theta.shape)
     exact = np.zeros(3)
-    rewards = np.empty((n_groups, group_size, n_objectives))
-    rescored = np.empty((n_groups, group_size, n_objectives))
-    clean_store = np.empty((n_groups, group_size, n_true))
+    n_responses = group_size * set_size
+    response_rewards = np.empty((n_groups, n_responses, n_objectives))
+    response_rescored = np.empty((n_groups, n_responses, n_objectives))
+    if set_size == 1:
+        rewards = response_rewards
+        rescored = response_rescored
+    else:
+        rewards = np.empty((n_groups, group_size, n_objectives))
+        rescored = np.empty((n_groups, group_size, n_objectives))
+    clean_store = np.empty((n_groups, n_responses, n_true))
     rescore = scheme_id == _stateful.DVAO_RELIABLE
     set_scheme = _set_kernels.is_set_scheme(scheme_id)
     stateful = scheme_id >= _stateful.HV_GUIDED and not set_scheme
     scheme_rng = state[4:8]
-    set_rewards = rewards.reshape(n_groups, group_size, 1, n_objectives)
-    clean_rows = clean_store.reshape(n_groups * group_size, n_true)
-    reward_rows = rewards.reshape(n_groups * group_size, n_objectives)
-    rescored_rows = rescored.reshape(n_groups * group_size, n_objectives)
-    tokens = np.zeros((n_groups, group_size, max_len + 1), dtype=np.int64)
-    old_probs = np.empty((n_groups, group_size, max_len + 1))
-    n_tokens = np.empty((n_groups, group_size), dtype=np.int64)
+    set_rewards = response_rewards.reshape(n_groups, group_size, set_size, n_objectives)
+    clean_rows = clean_store.reshape(n_groups * n_responses, n_true)
+    reward_rows = response_rewards.reshape(n_groups * n_responses, n_objectives)
+    rescored_rows = response_rescored.reshape(n_groups * n_responses, n_objectives)
+    tokens = np.zeros((n_groups, n_responses, max_len + 1), dtype=np.int64)
+    old_probs = np.empty((n_groups, n_responses, max_len + 1))
+    n_tokens = np.empty((n_groups, n_responses), dtype=np.int64)
+    per_response = np.empty((n_groups, n_responses))  # a rollout's value repeated over its m responses (m > 1)
+    inv_set = 1.0 / set_size
     prompts = np.empty(n_groups, dtype=np.int64)
     advantages = np.empty((n_groups, group_size))
     effective = np.empty((n_groups, n_objectives))
@@ -373,7 +388,7 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
         for b in range(n_groups):
             p = int(_rng.uniform(state) * n_prompts) if n_prompts > 1 else 0
             prompts[b] = p
-            for j in range(group_size):
+            for j in range(n_responses):
                 n_tokens[b, j] = _sample_response(state, probs, p, answers[p], max_len, length_limit, linear,
                                                   tokens, old_probs, b, j, clean_all)
                 for k in range(n_true):
@@ -383,14 +398,23 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
         if rescore:
             observe(state, clean_rows, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd, scale,
                     offset, binary, noise_buf, rescored_rows)
-        condition_batch(rewards, condition)
+        condition_batch(response_rewards, condition)
         if rescore:
-            condition_batch(rescored, condition)
+            condition_batch(response_rescored, condition)
+        if set_size > 1:
+            _set_means(response_rewards, set_size, rewards)
+            if rescore:
+                _set_means(response_rescored, set_size, rescored)
         _loop.objective_zscores(rewards, ddof, eps, zscores, step_out[t], objective_out[t])
         for k in range(n_objectives):
             grads[1 + k, :] = 0.0
-            _accumulate(n_prev, probs, prompts, tokens, n_tokens, zscores[:, :, k], inv_batch, grads, 1 + k,
-                        no_ratio, clip_eps)
+            if set_size == 1:
+                _accumulate(n_prev, probs, prompts, tokens, n_tokens, zscores[:, :, k], inv_batch, grads, 1 + k,
+                            no_ratio, clip_eps)
+            else:
+                _repeat_over_set(zscores[:, :, k], set_size, per_response)
+                _accumulate(n_prev, probs, prompts, tokens, n_tokens, per_response, inv_batch * inv_set, grads,
+                            1 + k, no_ratio, clip_eps)
         if stateful:
             _loop.objective_gram(grads, gram)
             _stateful.pre_update(scheme_id, scheme_state, scheme_params, weights, rewards, rescored, rescore,
@@ -403,53 +427,88 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
                                     advantages, effective)
         _loop.advantage_diagnostics(advantages, effective, step_out[t], objective_out[t])
         grads[0, :] = 0.0
-        _accumulate(n_prev, probs, prompts, tokens, n_tokens, advantages, inv_batch, grads, 0, no_ratio, clip_eps)
+        if set_size == 1:
+            _accumulate(n_prev, probs, prompts, tokens, n_tokens, advantages, inv_batch, grads, 0, no_ratio,
+                        clip_eps)
+        else:
+            _repeat_over_set(advantages, set_size, per_response)
+            _accumulate(n_prev, probs, prompts, tokens, n_tokens, per_response, inv_batch * inv_set, grads, 0,
+                        no_ratio, clip_eps)
         _loop.gradient_geometry(grads, step_out[t])
         for i in range(n_params):
             theta_flat[i] += lr * grads[0, i]
         for _ in range(1, ppo_epochs):
             _policy_table(theta, probs)
             grads[0, :] = 0.0
-            _accumulate(n_prev, probs, prompts, tokens, n_tokens, advantages, inv_batch, grads, 0, old_probs,
-                        clip_eps)
+            if set_size == 1:
+                _accumulate(n_prev, probs, prompts, tokens, n_tokens, advantages, inv_batch, grads, 0, old_probs,
+                            clip_eps)
+            else:
+                _accumulate(n_prev, probs, prompts, tokens, n_tokens, per_response, inv_batch * inv_set, grads, 0,
+                            old_probs, clip_eps)
             for i in range(n_params):
                 theta_flat[i] += lr * grads[0, i]
+
+
+@njit(cache=True)
+def _set_means(response_rewards, set_size, rewards):
+    """rewards[b, j, k] = the mean of response_rewards[b, j * m + s, k] over the rollout's m responses."""
+    n_groups, n_rollouts, n_objectives = rewards.shape
+    for b in range(n_groups):
+        for j in range(n_rollouts):
+            for k in range(n_objectives):
+                total = 0.0
+                for s in range(set_size):
+                    total += response_rewards[b, j * set_size + s, k]
+                rewards[b, j, k] = total / set_size
+
+
+@njit(cache=True)
+def _repeat_over_set(values, set_size, out):
+    """out[b, j * m + s] = values[b, j]: a rollout's advantage for each of its m responses."""
+    for b in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            for s in range(set_size):
+                out[b, j * set_size + s] = values[b, j]
 
 
 @njit(cache=True)
 def _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
              scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps, saw,
              steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear, ppo_epochs, clip_eps,
-             thetas, step_out, objective_out, track_sets, metric_weights, set_out):
+             set_size, thetas, step_out, objective_out, track_sets, metric_weights, set_out):
     run_sequence(states[r], answers[r], selected[r], flip_prob[r], noise_sd[r], noise_factor[r], noise_df[r],
                  n_spurious, spurious_sd[r], scale[r], offset[r], binary[r], condition[r], scheme_ids[r],
                  scheme_states[r], scheme_params[r], weights[r], ddof, eps[r], saw[r], steps, n_groups,
-                 group_size, lr[r], heldout_samples, max_len, length_limit, linear, ppo_epochs, clip_eps, thetas[r],
-                 step_out[r], objective_out[r])
+                 group_size, lr[r], heldout_samples, max_len, length_limit, linear, ppo_epochs, clip_eps, set_size,
+                 thetas[r], step_out[r], objective_out[r])
 
 
 @njit(cache=True)
 def run_many_serial(states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
                     scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
                     saw, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
-                    ppo_epochs, clip_eps, thetas, step_out, objective_out, track_sets, metric_weights, set_out):
+                    ppo_epochs, clip_eps, set_size, thetas, step_out, objective_out, track_sets, metric_weights,
+                    set_out):
     """Independent runs one after another (the serial twin of :func:`run_many_parallel`)."""
     for r in range(states.shape[0]):
         _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                  spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
                  ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
-                 ppo_epochs, clip_eps, thetas, step_out, objective_out, track_sets, metric_weights, set_out)
+                 ppo_epochs, clip_eps, set_size, thetas, step_out, objective_out, track_sets, metric_weights,
+                 set_out)
 
 
 @njit(cache=True, parallel=True)
 def run_many_parallel(states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                       spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params,
                       weights, ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, max_len,
-                      length_limit, linear, ppo_epochs, clip_eps, thetas, step_out, objective_out, track_sets,
-                      metric_weights, set_out):
+                      length_limit, linear, ppo_epochs, clip_eps, set_size, thetas, step_out, objective_out,
+                      track_sets, metric_weights, set_out):
     """Independent runs with ``prange``; each run owns its RNG state, so results equal the serial twin's."""
     for r in prange(states.shape[0]):
         _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                  spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
                  ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
-                 ppo_epochs, clip_eps, thetas, step_out, objective_out, track_sets, metric_weights, set_out)
+                 ppo_epochs, clip_eps, set_size, thetas, step_out, objective_out, track_sets, metric_weights,
+                 set_out)
