@@ -53,6 +53,7 @@ def test_balance_vs_spread_regime_and_crossover_on_quick_cells():
     found = study.crossover(frame)
     assert set(found) == {"metric", "crossover", "ci_low", "ci_high", "no_crossing_share", "n"}
     assert study.plot(frame).lines
+    assert "best_at_4_dirichlet" in study.headline(frame)
 
 
 def test_crossing_rule_hand_worked():
@@ -86,3 +87,4 @@ def test_rubric_gates_regime_on_quick_cells():
         table = study.regime(frame, metric)
         assert len(table) == 2 and table["mean"].notna().all()
     assert study.plot(frame).lines
+    assert "true_auc" in study.headline(frame) and "hacking_rate" in study.headline(frame)

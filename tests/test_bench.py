@@ -121,7 +121,10 @@ def test_bench_smoke_every_scheme_and_impl():
         impls.discard("torch")
     stateless = [name for name in mowsim.schemes.available() if not mowsim.schemes.get(name).stateful]
     cells = set(zip(frame.scheme, frame.impl))
-    assert cells == {(scheme, impl) for scheme in stateless for impl in impls}
+    # vpo, random-weight and gated have no id of the stateless drivers: no kernel-serial/kernel-parallel cells
+    driverless = {"vpo", "random-weight", "gated"}
+    assert cells == {(scheme, impl) for scheme in stateless for impl in impls
+                     if not (scheme in driverless and impl.startswith("kernel"))}
     assert (frame.n_rollouts == 1024).all() and (frame.n_groups * frame.group_size == frame.n_rollouts).all()
     assert (frame.n_objectives == 2).all() and (frame.repeats == 1).all()
     assert (frame.min_s > 0).all() and (frame.min_s <= frame.median_s).all()

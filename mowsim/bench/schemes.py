@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 import mowsim
-from mowsim.schemes import _kernels, base
+from mowsim.schemes import _kernels, _stateful, base
+from mowsim.schemes.vpo import dirichlet_draws
 
 __all__ = [
     "IMPLS",
@@ -110,15 +111,26 @@ def _contestants(scheme, rewards, weights, ddof, eps, impls, torch_ref):
     """impl -> zero-argument callable, and impl -> a function returning that call's advantages as ndarray."""
     calls, results = {}, {}
     saw = scheme._saw_params()
+    drawing = getattr(scheme, "random", False)  # vpo, random-weight: the same draws for every impl and call
     for impl in impls:
         if impl in ("numba", "numpy"):
-            calls[impl] = partial(mowsim.advantages, rewards, scheme, weights, ddof=ddof, eps=eps, backend=impl)
+            if drawing:
+                calls[impl] = partial(_fresh_draws_call, rewards, scheme, weights, ddof, eps, impl)
+            else:
+                calls[impl] = partial(mowsim.advantages, rewards, scheme, weights, ddof=ddof, eps=eps, backend=impl)
             results[impl] = np.asarray
         elif impl == "torch":
             tensor = torch_ref.torch.from_numpy(rewards)  # shares memory: no conversion inside the timing
             torch_weights = torch_ref.torch.from_numpy(weights)
+            extra = {}
+            if drawing:
+                extra["draws"] = torch_ref.torch.from_numpy(dirichlet_draws(
+                    scheme.seed, rewards.shape[0], getattr(scheme, "samples", 1), rewards.shape[2], scheme.alpha))
+            if scheme.name == "gated":
+                extra.update(gates=tuple(scheme.gate_indices(rewards.shape[2])), thresholds=scheme.thresholds,
+                             inner=scheme.inner)
             calls[impl] = partial(torch_ref.advantages, tensor, scheme.name, torch_weights, ddof=ddof, eps=eps,
-                                  delta=saw[_kernels.SAW_DELTA], min_weight=saw[_kernels.SAW_MIN_WEIGHT])
+                                  delta=saw[_kernels.SAW_DELTA], min_weight=saw[_kernels.SAW_MIN_WEIGHT], **extra)
             results[impl] = lambda tensor_out: tensor_out.numpy()
         else:
             driver = _kernels.compute_serial if impl == "kernel-serial" else _kernels.compute_parallel
@@ -128,6 +140,12 @@ def _contestants(scheme, rewards, weights, ddof, eps, impls, torch_ref):
                                   False, saw, out, effective)
             results[impl] = lambda _none, out=out: out
     return calls, results
+
+
+def _fresh_draws_call(rewards, scheme, weights, ddof, eps, backend):
+    """A drawing scheme's advantages from a restarted stream, so every call and impl sees the same draws (the
+    restart, one SeedSequence, is inside the timing)."""
+    return scheme.reset().compute(rewards, weights, ddof=ddof, eps=eps, backend=backend).advantages
 
 
 def _time_calls(calls, repeats, budget_s, max_repeats, gap_s=0.0):
@@ -185,8 +203,9 @@ def _runnable_schemes(names, impls, log):
                 if torch_ref is not None:
                     log(f"skipping torch for scheme {name}: mowsim.bench.torch_reference has no implementation of it.")
                 continue
-            if impl.startswith("kernel") and scheme.kernel_id < 0:
-                log(f"skipping {impl} for scheme {name}: it has no Numba kernel id.")
+            if impl.startswith("kernel") and not 0 <= scheme.kernel_id < _stateful.HV_GUIDED:
+                log(f"skipping {impl} for scheme {name}: it has no id of the stateless drivers (its kernels, e.g. "
+                    "mowsim.schemes._set_kernels, run through the scheme object; see the numba impl).")
                 continue
             scheme_impls.append(impl)
         plan.append((scheme, tuple(scheme_impls)))

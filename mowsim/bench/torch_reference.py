@@ -25,7 +25,8 @@ except ImportError as err:  # pragma: no cover - exercised only without torch
         "Install it with `pip install mowsim[bench]` (the CPU build is enough)."
     ) from err
 
-__all__ = ["SCHEMES", "nanstd", "rc", "ac", "gdpo", "dvao", "saw_grpo", "saw_gdpo", "advantages"]
+__all__ = ["SCHEMES", "nanstd", "rc", "ac", "gdpo", "dvao", "saw_grpo", "saw_gdpo", "vpo", "random_weight", "gated",
+           "advantages"]
 
 
 def nanstd(tensor: torch.Tensor, dim=None, keepdim: bool = False, ddof: int = 0) -> torch.Tensor:
@@ -117,14 +118,60 @@ def saw_gdpo(rewards, weights, ddof=0, eps=0.0, reward_min=None, delta=1e-8, min
     return gdpo(rewards, n_objectives * cv_weights * weights, ddof, eps)
 
 
-SCHEMES = {"rc": rc, "ac": ac, "gdpo": gdpo, "dvao": dvao, "saw-grpo": saw_grpo, "saw-gdpo": saw_gdpo}
+def _nan_zscore(values, ddof, eps):
+    """Group z-score of one value per rollout (B, G), NaN rows left out and given 0."""
+    mean = torch.nanmean(values, dim=1, keepdim=True)
+    std = nanstd(values, dim=1, keepdim=True, ddof=ddof)
+    return ((values - mean) / (std + eps)).nan_to_num(0.0)
+
+
+def vpo(rewards, weights, ddof=0, eps=0.0, draws=None):
+    """VPO with one answer per rollout: ``raw = mean_m (lambda_m * K w) . r`` (the max over one answer is the answer),
+    then the group z-score. ``draws`` (B, M, K) are the Dirichlet weights (Bahlous-Boldi et al., arXiv 2605.22817)."""
+    combined = draws * (rewards.shape[2] * weights)
+    raw = torch.einsum("bgk,bmk->bgm", rewards.nan_to_num(0.0), combined).mean(dim=2)
+    raw = torch.where(torch.isnan(rewards).all(dim=2), torch.full_like(raw, float("nan")), raw)
+    return _nan_zscore(raw, ddof, eps)
+
+
+def random_weight(rewards, weights, ddof=0, eps=0.0, draws=None):
+    """Random-weighting GRPO: RC on ``sum_k lambda_bk w_k r_k`` with the group's first draw ``lambda_b``."""
+    summed = (rewards * (draws[:, :1, :] * weights)).nansum(dim=2)
+    summed = torch.where(torch.isnan(rewards).all(dim=2), torch.full_like(summed, float("nan")), summed)
+    return _nan_zscore(summed, ddof, eps)
+
+
+def gated(rewards, weights, ddof=0, eps=0.0, gates=(), thresholds=(), inner="rc"):
+    """DRO's rubric gate: rollouts failing a gate (``r < threshold``) become NaN, the rest are scored on the other
+    objectives by ``inner`` (rc, ac or dvao here), failing rollouts get 0 (Xu et al., arXiv 2506.13351)."""
+    n_objectives = rewards.shape[2]
+    gates = list(gates)
+    keep = [k for k in range(n_objectives) if k not in gates]
+    passed = torch.ones(rewards.shape[:2], dtype=torch.bool)
+    for gate, threshold in zip(gates, thresholds):
+        passed &= rewards[:, :, gate] >= threshold
+    masked = torch.where(passed.unsqueeze(2), rewards[:, :, keep], torch.full_like(rewards[:, :, keep], float("nan")))
+    inner_weights = weights[keep]
+    if inner == "rc":
+        summed = (masked * inner_weights).nansum(dim=2)
+        summed = torch.where(passed, summed, torch.full_like(summed, float("nan")))
+        return _nan_zscore(summed, ddof, eps)
+    if inner in ("ac", "dvao"):
+        return torch.where(passed, SCHEMES[inner](masked, inner_weights, ddof, eps), torch.zeros(passed.shape,
+                                                                                                  dtype=torch.float64))
+    raise ValueError(f"no PyTorch gate around inner scheme {inner!r}; expected rc, ac or dvao.")
+
+
+SCHEMES = {"rc": rc, "ac": ac, "gdpo": gdpo, "dvao": dvao, "saw-grpo": saw_grpo, "saw-gdpo": saw_gdpo, "vpo": vpo,
+           "random-weight": random_weight, "gated": gated}
 """Scheme name (as in :func:`mowsim.schemes.available`) -> torch implementation."""
 
 _SAW = ("saw-grpo", "saw-gdpo")
 
 
 def advantages(rewards, scheme: str, weights=None, *, ddof: int = 0, eps: float = 0.0, reward_min=None,
-               delta: float = 1e-8, min_weight: float = 0.0) -> torch.Tensor:
+               delta: float = 1e-8, min_weight: float = 0.0, draws=None, gates=(), thresholds=(),
+               inner: str = "rc") -> torch.Tensor:
     """Advantages of ``rewards`` under ``scheme``, in PyTorch; the counterpart of :func:`mowsim.advantages`.
 
     Parameters
@@ -140,6 +187,11 @@ def advantages(rewards, scheme: str, weights=None, *, ddof: int = 0, eps: float 
     reward_min, delta, min_weight
         SAW only: the known lower bound of each reward (``None``: the batch minimum), the CV constant and
         mowsim's per-objective weight floor.
+    draws : tensor or array_like of shape (n_groups, n_draws, n_objectives)
+        vpo and random-weight only: the Dirichlet weights (``mowsim.schemes.vpo.dirichlet_draws(seed, ...)`` gives
+        the ones a fresh scheme object with that seed uses).
+    gates, thresholds, inner
+        gated only: gate objective indices, their pass thresholds, the inner scheme.
 
     Returns
     -------
@@ -158,6 +210,13 @@ def advantages(rewards, scheme: str, weights=None, *, ddof: int = 0, eps: float 
         weights = torch.full((n_objectives,), 1.0 / n_objectives, dtype=torch.float64)
     else:
         weights = torch.as_tensor(weights, dtype=torch.float64)
+    if scheme in ("vpo", "random-weight"):
+        if draws is None:
+            raise ValueError(f"{scheme} needs its Dirichlet draws: pass draws of shape (n_groups, n_draws, "
+                             "n_objectives), e.g. mowsim.schemes.vpo.dirichlet_draws(seed, B, M, K).")
+        return SCHEMES[scheme](rewards, weights, ddof, eps, draws=torch.as_tensor(draws, dtype=torch.float64))
+    if scheme == "gated":
+        return gated(rewards, weights, ddof, eps, gates=gates, thresholds=thresholds, inner=inner)
     if scheme in _SAW:
         if reward_min is not None:
             reward_min = torch.as_tensor(reward_min, dtype=torch.float64)

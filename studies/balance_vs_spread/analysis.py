@@ -143,3 +143,21 @@ def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str | tuple = CROS
     ax.set_xlabel("structure: one hidden reward (0) -> uncorrelated (1) -> conflicting (2)")
     ax.set_ylabel("balance - spread")
     return ax
+
+
+def headline(df: pd.DataFrame) -> str:
+    """The study's answer in one paragraph, every number computed from ``df`` (for a report or a claims ledger)."""
+    found = crossover(df)
+    hidden = regime(df, "hidden_auc")
+    conflicting = hidden[(hidden[KNOB] > 1.0) & (hidden[KNOB] < hidden[KNOB].max())]
+    wins = conflicting[conflicting["ci_low"] > 0]
+    if np.isfinite(found["crossover"]):
+        where = (f"spreading (vpo, m=3) starts to beat balancing on {found['metric']} at structure "
+                 f"{found['crossover']:.2f} [{found['ci_low']:.2f}, {found['ci_high']:.2f}]")
+    else:
+        where = f"the balance-minus-spread gap on {found['metric']} never turns from positive to non-positive"
+    hidden_text = ("balancing wins on the hidden reward in the conflicting world at structure "
+                   + ", ".join(f"{row[KNOB]:g} (+{row['mean']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}])"
+                               for _, row in wins.iterrows())
+                   if len(wins) else "balancing never wins on the hidden reward in the conflicting world")
+    return f"{where} (n = {found['n']} pairs); {hidden_text}."

@@ -76,3 +76,17 @@ def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str = "true_auc") 
     ax.set_ylabel(f"dense - gate, {metric}")
     ax.invert_xaxis()
     return ax
+
+
+def headline(df: pd.DataFrame) -> str:
+    """The study's answer in one paragraph, every number computed from ``df`` (for a report or a claims ledger)."""
+    parts = []
+    for metric, better in (("true_auc", "gate"), ("hacking_rate", "gate")):
+        table = regime(df, metric)
+        # a negative dense-minus-gate gap on the true reward, a positive one on hacking, favours the gate
+        favours = table[table["ci_high"] < 0] if metric == "true_auc" else table[table["ci_low"] > 0]
+        levels = ", ".join(f"{row[KNOB]:g} ({row['mean']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}])"
+                           for _, row in favours.iterrows())
+        parts.append(f"the {better} is better on {metric} at correlation {levels}" if levels
+                     else f"the {better} is never better on {metric}")
+    return "; ".join(parts) + " (dense minus gate, 95 % CIs)."
