@@ -429,14 +429,23 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
         # expand once per prompt, so the cost is O(B G K + P N d K) rather than O(B N d K).
         coef[:] = 0.0
         channel_sum[:] = 0.0
-        for b in range(n_groups):
-            p = prompts[b]
-            for j in range(group_size):
-                for s in range(n_answers):
-                    a = arms[b, j, s]
+        if n_answers == 1:  # the plain loop, without the per-answer weight
+            for b in range(n_groups):
+                p = prompts[b]
+                for j in range(group_size):
+                    a = arms[b, j, 0]
                     for k in range(n_objectives):
-                        coef[p, 1 + k, a] += zscores[b, j, k] * inv_answers
-                        channel_sum[p, 1 + k] += zscores[b, j, k] * inv_answers
+                        coef[p, 1 + k, a] += zscores[b, j, k]
+                        channel_sum[p, 1 + k] += zscores[b, j, k]
+        else:
+            for b in range(n_groups):
+                p = prompts[b]
+                for j in range(group_size):
+                    for s in range(n_answers):
+                        a = arms[b, j, s]
+                        for k in range(n_objectives):
+                            coef[p, 1 + k, a] += zscores[b, j, k] * inv_answers
+                            channel_sum[p, 1 + k] += zscores[b, j, k] * inv_answers
         if stateful:
             _expand(features, probs, coef, channel_sum, inv_batch, 1, n_channels, grads)
             _loop.objective_gram(grads, gram)
@@ -452,9 +461,13 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
         for b in range(n_groups):
             p = prompts[b]
             for j in range(group_size):
-                for s in range(n_answers):
-                    coef[p, 0, arms[b, j, s]] += advantages[b, j] * inv_answers
-                    channel_sum[p, 0] += advantages[b, j] * inv_answers
+                if n_answers == 1:
+                    coef[p, 0, arms[b, j, 0]] += advantages[b, j]
+                    channel_sum[p, 0] += advantages[b, j]
+                else:
+                    for s in range(n_answers):
+                        coef[p, 0, arms[b, j, s]] += advantages[b, j] * inv_answers
+                        channel_sum[p, 0] += advantages[b, j] * inv_answers
         _expand(features, probs, coef, channel_sum, inv_batch, 0, 1 if stateful else n_channels, grads)
         _loop.gradient_geometry(grads, step_out[t])
         for f in range(n_features):
