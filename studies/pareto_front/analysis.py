@@ -51,6 +51,19 @@ def seed_hypervolumes(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def hypervolume_curves(df: pd.DataFrame, schemes=("rc", "hv-guided", "gradient")) -> pd.DataFrame:
+    """Per (scheme, instance, seed, step): the hypervolume of the run's front at that step, its expected-reward
+    vectors over every weight (reference (0, 0)); for the steps-to-front comparison of Lu et al."""
+    rows = df[df["scheme"].astype(str).isin(schemes) & df["objective"].isin([0, 1])]
+    keys = ["scheme", "instance", "seed"] if "instance" in rows else ["scheme", "seed"]
+    wide = rows.pivot_table(index=keys + ["step", KNOB], columns="objective", values="expected_reward",
+                            observed=True).reset_index()
+    out = []
+    for key, group in wide.groupby(keys + ["step"], observed=True, sort=True):
+        out.append((*key, analysis.hypervolume(group[[0, 1]].to_numpy(), REFERENCE)))
+    return pd.DataFrame(out, columns=keys + ["step", "hypervolume"])
+
+
 def score(df: pd.DataFrame) -> pd.DataFrame:
     """Per scheme: ``hypervolume`` with its CI; per (w1, scheme): ``normalized_value`` with CIs and robust
     aggregates over w1 (``w1`` is NaN on the hypervolume rows)."""
