@@ -1,4 +1,4 @@
-"""``mowsim bounds``: the DVAO paper's propositions checked on random and adversarial reward groups.
+"""The DVAO paper's propositions checked on random and adversarial reward groups.
 
 For every (distribution, G, K, ddof) cell, :func:`run_bounds` draws random groups, runs the schemes through
 :func:`mowsim.advantages`, and checks each claim of :mod:`mowsim.theory` on them. Then, per (G, K), the worst-case
@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import time
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +68,6 @@ __all__ = [
     "run_bounds",
     "summarize",
     "tightness_figure",
-    "add_arguments",
-    "run",
 ]
 
 COLUMNS = (
@@ -436,26 +433,3 @@ def tightness_figure(frame: pd.DataFrame):
     fig.suptitle("max |A| / bound: sqrt(G-1); gdpo before whitening: K sqrt(G-1); saw-gdpo: batch sqrt(N-1)",
                  fontsize="medium")
     return fig
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--quick", action="store_true", help="fewer groups and restarts (under a minute)")
-    parser.add_argument("--out", default="results", help="directory for bounds.csv and the figure (default: results)")
-    parser.add_argument("--seed", type=int, default=0, help="root seed (default: 0)")
-
-
-def run(args) -> int:
-    """Run the checks, write the files, print the summary; exit status 1 if a theorem was violated."""
-    start = time.perf_counter()
-    frame = run_bounds(quick=args.quick, seed=args.seed, out=args.out, progress=True)
-    summary = summarize(frame)
-    with pd.option_context("display.width", 200, "display.max_columns", None):
-        print(summary.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
-    failed = summary[summary["theorem"] & (summary["violations"] > 0)]
-    out = Path(args.out)
-    print(f"\n{int(frame['n_groups'].sum()):,} checks over {len(frame)} rows in {time.perf_counter() - start:.1f} s; "
-          f"wrote {out / 'bounds.csv'} and {out / 'bounds_tightness'}.{{png,pdf}}")
-    if len(failed):
-        print(f"VIOLATED: {', '.join(failed['claim'])}")
-        return 1
-    return 0

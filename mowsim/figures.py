@@ -1,4 +1,4 @@
-"""``mowsim figures``: regenerate every paper figure from stored results.
+"""The paper figures: run every ``paper_figures/`` script on stored results (``mowsim figures``, :mod:`mowsim.cli.figures`).
 
 Each script in ``paper_figures/`` exposes ``main(results_dir, out_dir) -> list[Path]`` and may declare
 ``STUDIES`` (the studies whose ``results.parquet`` it reads) and ``NEEDS_BOUNDS``. Missing study results are produced
@@ -7,13 +7,12 @@ first at ``--quick`` scale; a missing ``bounds.csv`` runs ``mowsim bounds --quic
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import pathlib
 import traceback
 
-__all__ = ["add_arguments", "run", "make_figures", "figure_scripts"]
+__all__ = ["make_figures", "figure_scripts"]
 
 
 def _figures_dir() -> pathlib.Path:
@@ -22,7 +21,7 @@ def _figures_dir() -> pathlib.Path:
         return pathlib.Path(override)
     import mowsim
 
-    return pathlib.Path(mowsim.__file__).resolve().parents[1] / "paper_figures"
+    return pathlib.Path(mowsim.__file__).resolve().parent / "paper_figures"
 
 
 def figure_scripts() -> list[pathlib.Path]:
@@ -72,15 +71,3 @@ def make_figures(results_dir: pathlib.Path, out_dir: pathlib.Path, *, quick: boo
     if failures:
         raise RuntimeError(f"{len(failures)} figure script(s) failed: {', '.join(n for n, _ in failures)}")
     return written
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--results", type=pathlib.Path, default=pathlib.Path("results"))
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("results/figures"))
-    parser.add_argument("--full", action="store_true", help="run missing studies at full scale, not --quick")
-
-
-def run(args: argparse.Namespace) -> int:
-    paths = make_figures(args.results, args.out, quick=not args.full)
-    print(f"wrote {len(paths)} files under {args.out}")
-    return 0

@@ -1,4 +1,4 @@
-"""``mowsim reproduce``: the main job (what ``make demo`` runs).
+"""The main job, ``mowsim reproduce`` (what ``make demo`` runs; front end :mod:`mowsim.cli.reproduce`).
 
 In order: (1) the boundedness reproduction (``mowsim bounds``), (2) every study (``mowsim study``), (3) every paper
 figure (``mowsim figures``), (4) ``REPORT.md`` in the out dir with a table per study and the figures linked.
@@ -7,20 +7,12 @@ Every step reuses what is already stored under ``--out``: a re-run after an inte
 
 from __future__ import annotations
 
-import argparse
 import pathlib
 import time
 
 import pandas as pd
 
-__all__ = ["add_arguments", "run", "reproduce", "markdown_table"]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true", help="small scale: about 10 minutes on 2 cores")
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("results"))
-    parser.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
-    parser.add_argument("--studies", type=str, default=None, help="comma-separated subset of studies")
+__all__ = ["reproduce", "markdown_table"]
 
 
 def _section(title: str) -> None:
@@ -101,9 +93,3 @@ def _write_report(path, out, bounds_table, scores, figure_paths, timings, quick)
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text("\n".join(lines) + "\n")
     tmp.replace(path)
-
-
-def run(args: argparse.Namespace) -> int:
-    studies = args.studies.split(",") if args.studies else None
-    reproduce(args.out, quick=args.quick, workers=args.workers, studies=studies)
-    return 0

@@ -57,6 +57,7 @@ __all__ = [
     "study_cells",
     "run_study",
     "studies_dir",
+    "use_study_path",
     "process_pool",
     "ENVIRONMENTS",
     "ID_COLUMNS",
@@ -646,9 +647,35 @@ def load_results(out_dir, cells: Iterable[Cell] | None = None, *, strict: bool =
 
 
 def studies_dir() -> Path:
-    """``$MOWSIM_STUDIES`` if set, else the ``studies`` folder next to the mowsim package (the repo root)."""
+    """``$MOWSIM_STUDIES`` if set, else the built-in studies shipped inside the package (``mowsim/studies``).
+
+    In a checkout ``mowsim/studies`` is a link to the top-level ``studies/`` folder, where a reader browses them; a
+    wheel carries a copy (docs/ARCHITECTURE.md, "Studies and figures ship inside the package").
+    """
     override = os.environ.get("MOWSIM_STUDIES")
-    return Path(override) if override else Path(mowsim.__file__).resolve().parents[1] / "studies"
+    return Path(override) if override else Path(mowsim.__file__).resolve().parent / "studies"
+
+
+def use_study_path(name_or_path: str) -> str:
+    """The study name of ``name_or_path``; a path to a study folder also makes its parent the studies folder.
+
+    ``mowsim study ./my_studies/my_study`` runs the study in that folder: a folder holding a ``sweep.py``. Its parent
+    becomes ``$MOWSIM_STUDIES`` for this process and the worker processes it starts (a study's cells are named after
+    its folder, and workers load the study by name). A plain name is returned unchanged.
+    """
+    path = Path(name_or_path).expanduser()
+    if not (os.sep in name_or_path or name_or_path.startswith(".")):
+        return name_or_path
+    if not (path / "sweep.py").is_file():
+        raise ValueError(f"{name_or_path!r} is not a study folder: expected a folder holding sweep.py "
+                         f"(and analysis.py), or the name of a study in {studies_dir()}.")
+    root = path.resolve().parent
+    current = os.environ.get("MOWSIM_STUDIES")
+    if current is not None and Path(current).resolve() != root:
+        raise ValueError(f"{name_or_path!r} lies in {root}, but the studies folder is already {current} "
+                         "(MOWSIM_STUDIES or another path argument); run the studies of one folder per command.")
+    os.environ["MOWSIM_STUDIES"] = str(root)
+    return path.resolve().name
 
 
 def available_studies() -> list[str]:

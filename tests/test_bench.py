@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 import mowsim
-from mowsim import bench
+import mowsim.bench
+from mowsim.bench import schemes as bench
+from mowsim.cli import bench as bench_cli
 
 TORCH_SCHEMES = ("rc", "ac", "gdpo", "dvao", "saw-grpo", "saw-gdpo")
 
@@ -32,7 +34,7 @@ def _random_rewards(seed, n_groups, group_size, n_objectives):
 @pytest.mark.parametrize(("n_groups", "group_size", "n_objectives"), [(5, 16, 2), (3, 4, 3), (2, 2, 1), (4, 8, 8)])
 def test_torch_reference_matches_mowsim(scheme, ddof, eps, n_groups, group_size, n_objectives):
     torch = pytest.importorskip("torch")
-    from mowsim import torch_reference
+    from mowsim.bench import torch_reference
 
     seed = [TORCH_SCHEMES.index(scheme), ddof, int(eps > 0), group_size, n_objectives]
     rewards, weights = _random_rewards(seed, n_groups, group_size, n_objectives)
@@ -46,7 +48,7 @@ def test_torch_reference_matches_mowsim(scheme, ddof, eps, n_groups, group_size,
 @pytest.mark.parametrize("scheme", ["saw-grpo", "saw-gdpo"])
 def test_torch_reference_saw_reward_min_and_delta(scheme):
     pytest.importorskip("torch")
-    from mowsim import torch_reference
+    from mowsim.bench import torch_reference
 
     rewards, weights = _random_rewards(7, 6, 8, 3)
     reward_min = rewards.reshape(-1, 3).min(axis=0) - np.array([0.5, 1.0, 2.0])
@@ -57,16 +59,16 @@ def test_torch_reference_saw_reward_min_and_delta(scheme):
 
 def test_torch_reference_covers_every_stateless_scheme():
     pytest.importorskip("torch")
-    from mowsim import torch_reference
+    from mowsim.bench import torch_reference
 
     stateless = {name for name in mowsim.schemes.available() if not mowsim.schemes.get(name).stateful}
     assert set(TORCH_SCHEMES) <= set(torch_reference.SCHEMES)
-    assert stateless <= set(torch_reference.SCHEMES), "add the new scheme to mowsim.torch_reference"
+    assert stateless <= set(torch_reference.SCHEMES), "add the new scheme to mowsim.bench.torch_reference"
 
 
 def test_torch_nanstd_ddof_is_float64_exact():
     torch = pytest.importorskip("torch")
-    from mowsim import torch_reference
+    from mowsim.bench import torch_reference
 
     values = torch.tensor([[1.0, 2.0, 4.0, float("nan")], [0.5, 0.25, 8.0, 3.0]], dtype=torch.float64)
     expected = [np.std([1.0, 2.0, 4.0], ddof=1), np.std([0.5, 0.25, 8.0, 3.0], ddof=1)]
@@ -75,7 +77,7 @@ def test_torch_nanstd_ddof_is_float64_exact():
 
 def test_torch_reference_rejects_unknown_scheme():
     pytest.importorskip("torch")
-    from mowsim import torch_reference
+    from mowsim.bench import torch_reference
 
     with pytest.raises(ValueError, match="no PyTorch implementation"):
         torch_reference.advantages(np.zeros((1, 2, 2)), "no-such-scheme")
@@ -83,15 +85,15 @@ def test_torch_reference_rejects_unknown_scheme():
 
 def test_torch_reference_without_torch_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # makes `import torch` raise ImportError
-    monkeypatch.delitem(sys.modules, "mowsim.torch_reference", raising=False)
+    monkeypatch.delitem(sys.modules, "mowsim.bench.torch_reference", raising=False)
     with pytest.raises(ImportError, match=r"pip install mowsim\[bench\]"):
-        importlib.import_module("mowsim.torch_reference")
+        importlib.import_module("mowsim.bench.torch_reference")
 
 
 def test_bench_without_torch_skips_it_with_a_reason(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
-    monkeypatch.delitem(sys.modules, "mowsim.torch_reference", raising=False)
-    monkeypatch.delattr(mowsim, "torch_reference", raising=False)
+    monkeypatch.delitem(sys.modules, "mowsim.bench.torch_reference", raising=False)
+    monkeypatch.delattr(mowsim.bench, "torch_reference", raising=False)
     messages = []
     frame = bench.run_scheme_bench(sizes=[64], objectives=[2], repeats=1, schemes=["rc"], impls=["numba", "torch"],
                                    progress=False, log=messages.append)
@@ -132,11 +134,11 @@ def test_bench_smoke_every_scheme_and_impl():
 
 def test_bench_cli_writes_csv(tmp_path, capsys):
     parser = argparse.ArgumentParser()
-    bench.add_arguments(parser)
+    bench_cli.add_arguments(parser)
     args = parser.parse_args(["schemes", "--sizes", "256", "--objectives", "2", "--repeats", "1", "--schemes", "rc",
                               "dvao", "--impls", "numba", "numpy", "--no-memory", "--no-progress", "--out",
                               str(tmp_path)])
-    assert bench.run(args) == 0
+    assert bench_cli.run(args) == 0
     import pandas as pd
 
     frame = pd.read_csv(tmp_path / "bench_schemes.csv")

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from mowsim import bench_train, cli, envs
+from mowsim import cli, envs
+from mowsim.bench import train as bench_train
 
 
 def test_numpy_loop_learns_like_the_compiled_one():

@@ -109,7 +109,7 @@ def test_floor_reaches_the_training_loop():
 
 
 def test_torch_contestant_has_the_floor():
-    torch_reference = pytest.importorskip("mowsim.torch_reference", reason="PyTorch is not installed")
+    torch_reference = pytest.importorskip("mowsim.bench.torch_reference", reason="PyTorch is not installed")
     rewards = _batch(4)
     for name in SAW:
         scheme = mowsim.schemes.get(name, min_weight=0.15)

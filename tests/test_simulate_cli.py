@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from mowsim import cli, simulate
+from mowsim import cli
+from mowsim.cli import simulate
 
 
 def test_simulate_writes_history_and_prints_a_table_with_cis(tmp_path, capsys):

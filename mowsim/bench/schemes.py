@@ -1,11 +1,11 @@
-"""``mowsim bench``: how fast the schemes run, against the NumPy reference and a plain PyTorch implementation.
+"""How fast the schemes run, against the NumPy reference and a plain PyTorch implementation.
 
-``mowsim bench schemes`` times every registered stateless scheme, in the same run, as
+``mowsim bench schemes`` (:mod:`mowsim.cli.bench`) times every registered stateless scheme, in the same run, as
 
 * ``numba``: :func:`mowsim.advantages` with ``backend="numba"``, end to end as a user calls it (validation,
   allocation, the serial or parallel driver chosen by ``PARALLEL_MIN_ENTRIES``);
 * ``numpy``: the same call with ``backend="numpy"``, the readable reference;
-* ``torch``: :mod:`mowsim.torch_reference`, the schemes written the way TRL writes them, on CPU;
+* ``torch``: :mod:`mowsim.bench.torch_reference`, the schemes written the way TRL writes them, on CPU;
 * ``kernel-serial`` and ``kernel-parallel``: the two Numba drivers called directly on preallocated arrays, which
   isolates the kernel from the wrapper and shows where the parallel driver starts to pay.
 
@@ -17,7 +17,6 @@ Peak extra memory is measured apart, in one fresh process per implementation, so
 
 from __future__ import annotations
 
-import argparse
 import gc
 import importlib
 import json
@@ -27,7 +26,6 @@ import subprocess
 import sys
 import time
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -44,8 +42,7 @@ __all__ = [
     "ratio_table",
     "target_report",
     "crossover_report",
-    "add_arguments",
-    "run",
+    "print_reports",
 ]
 
 IMPLS = ("numba", "numpy", "torch", "kernel-serial", "kernel-parallel")
@@ -78,7 +75,7 @@ def _machine_cores() -> int:
 def _import_torch_reference():
     """The torch contestant, or ``None`` with the reason when PyTorch is missing."""
     try:
-        torch_reference = importlib.import_module("mowsim.torch_reference")
+        torch_reference = importlib.import_module("mowsim.bench.torch_reference")
     except ImportError as err:
         return None, str(err)
     return torch_reference, ""
@@ -186,7 +183,7 @@ def _runnable_schemes(names, impls, log):
         for impl in impls:
             if impl == "torch" and (torch_ref is None or name not in torch_ref.SCHEMES):
                 if torch_ref is not None:
-                    log(f"skipping torch for scheme {name}: mowsim.torch_reference has no implementation of it.")
+                    log(f"skipping torch for scheme {name}: mowsim.bench.torch_reference has no implementation of it.")
                 continue
             if impl.startswith("kernel") and scheme.kernel_id < 0:
                 log(f"skipping {impl} for scheme {name}: it has no Numba kernel id.")
@@ -411,7 +408,7 @@ def measure_memory(cells, *, group_size: int = 16, schemes=None, impls=IMPLS, dd
         spec = dict(impl=impl, schemes=list(schemes or mowsim.schemes.available()), cells=[list(c) for c in cells],
                     group_size=group_size, ddof=ddof, eps=eps, nan_fraction=nan_fraction, seed=seed,
                     threads=threads or _machine_cores())
-        done = subprocess.run([sys.executable, "-c", "import sys; from mowsim.bench import _memory_child; "
+        done = subprocess.run([sys.executable, "-c", "import sys; from mowsim.bench.schemes import _memory_child; "
                                "_memory_child(sys.argv[1])", json.dumps(spec)],
                               env=env, capture_output=True, text=True)
         if done.returncode:
@@ -467,7 +464,7 @@ def crossover_report(frame: pd.DataFrame) -> pd.DataFrame:
     return wide[["scheme", "n_objectives", "n_rollouts", "entries", "serial/parallel"]]
 
 
-def _print_reports(frame, memory, log):
+def print_reports(frame, memory, log):
     meta = frame.attrs.get("meta", {})
     log(f"\n{meta.get('cpu')}: {meta.get('cores')} cores; Numba {meta.get('numba')} with {meta.get('numba_threads')} "
         f"threads ({meta.get('numba_threading_layer')}), PyTorch {meta.get('torch')} with {meta.get('threads')} "
@@ -501,92 +498,3 @@ def _print_reports(frame, memory, log):
         ratios = ", ".join(f"{name} = {row[name]:.1f}x (min {row[name + ' min']:.1f}x)"
                            for name in ("numpy/numba", "torch/numba") if name in row)
         log(f"  {row['scheme']:<10} {ratios}: {row['verdict']}")
-
-
-# ---- command line ----
-
-
-def _add_schemes_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true",
-                        help=f"sizes {list(QUICK_SIZES)}, K {list(QUICK_OBJECTIVES)}, 3 repeats, no memory pass "
-                             "(about 20 s)")
-    parser.add_argument("--sizes", type=int, nargs="+", metavar="N",
-                        help=f"rollouts per batch, B*G (default {list(DEFAULT_SIZES)})")
-    parser.add_argument("--objectives", type=int, nargs="+", metavar="K",
-                        help=f"numbers of objectives (default {list(DEFAULT_OBJECTIVES)})")
-    parser.add_argument("--group-size", type=int, default=16, metavar="G", help="rollouts per group (default 16)")
-    parser.add_argument("--repeats", type=int, metavar="N",
-                        help="timed calls per implementation and cell (default: as many as fit in 0.5 s, 3 to 21)")
-    parser.add_argument("--schemes", nargs="+", metavar="NAME", help="default: every registered scheme")
-    parser.add_argument("--impls", nargs="+", choices=IMPLS, default=list(IMPLS), metavar="IMPL",
-                        help=f"implementations to time, from {list(IMPLS)} (default: all)")
-    parser.add_argument("--ddof", type=int, default=0, choices=(0, 1))
-    parser.add_argument("--eps", type=float, default=1e-4, help="added to every std (default 1e-4, TRL's)")
-    parser.add_argument("--nan-fraction", type=float, default=0.0, help="share of reward entries set to NaN")
-    parser.add_argument("--gap", type=float, default=0.0, metavar="SECONDS",
-                        help="idle time before every timed call, as between training steps (default 0)")
-    parser.add_argument("--threads", type=int, help="threads for Numba and PyTorch (default: the machine's cores)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=None,
-                        help="measure peak extra memory in separate processes (default: on, off with --quick)")
-    parser.add_argument("--memory-size", type=int, metavar="N",
-                        help="rollouts of the memory pass (default: the largest of --sizes)")
-    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    parser.add_argument("--out", type=Path, default=Path("results/bench"), metavar="DIR",
-                        help="where bench_schemes.csv goes (default results/bench)")
-
-
-def _run_schemes(args: argparse.Namespace) -> int:
-    sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
-    objectives = args.objectives or (QUICK_OBJECTIVES if args.quick else DEFAULT_OBJECTIVES)
-    repeats = args.repeats or (MIN_REPEATS if args.quick else None)
-    if repeats is not None and repeats < 1:
-        raise ValueError(f"--repeats must be >= 1; got {repeats}.")
-    frame = run_scheme_bench(sizes, objectives, group_size=args.group_size, repeats=repeats, schemes=args.schemes,
-                             impls=args.impls, ddof=args.ddof, eps=args.eps, nan_fraction=args.nan_fraction,
-                             seed=args.seed, threads=args.threads, gap_s=args.gap,
-                             progress=args.progress)
-    memory = None
-    if args.memory if args.memory is not None else not args.quick:
-        memory_size = args.memory_size or max(sizes)
-        memory = measure_memory([(memory_size, k) for k in objectives], group_size=args.group_size,
-                                schemes=sorted(frame.scheme.unique()), impls=sorted(frame.impl.unique()),
-                                ddof=args.ddof, eps=args.eps, nan_fraction=args.nan_fraction, seed=args.seed,
-                                threads=args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(args.out / "bench_schemes.csv", index=False)
-    meta = dict(frame.attrs["meta"], command=" ".join(["mowsim", *sys.argv[1:]]))
-    (args.out / "bench_schemes_meta.json").write_text(json.dumps(meta, indent=1))
-    if memory is not None:
-        memory.to_csv(args.out / "bench_schemes_memory.csv", index=False)
-    _print_reports(frame, memory, print)
-    print(f"\nwrote {args.out / 'bench_schemes.csv'}")
-    return 0
-
-
-TARGETS = {
-    "schemes": ("time every scheme: Numba vs the NumPy reference vs PyTorch (TRL style)", _add_schemes_arguments,
-                _run_schemes),
-    "train": ("time the compiled training loop against a vectorized NumPy loop, and its scaling over seeds",
-              lambda parser: _bench_train().add_arguments(parser), lambda args: _bench_train().run(args)),
-}
-"""Bench target -> (help, add_arguments, run). A new target (``train``, ...) is one more entry."""
-
-
-def _bench_train():
-    from mowsim import bench_train  # imports the environments only when this target runs
-
-    return bench_train
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``mowsim bench TARGET ...``: one sub-command per entry of :data:`TARGETS`."""
-    targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
-    for name, (help_text, add_target_arguments, run_target) in TARGETS.items():
-        target_parser = targets.add_parser(name, help=help_text, description=help_text)
-        add_target_arguments(target_parser)
-        target_parser.set_defaults(_bench_target=run_target)
-
-
-def run(args: argparse.Namespace) -> int:
-    return args._bench_target(args)

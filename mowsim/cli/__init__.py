@@ -1,7 +1,9 @@
 """The ``mowsim`` command line: one subcommand per workflow.
 
-Each subcommand lives in its own module, which exposes ``add_arguments(parser)`` and ``run(args) -> int``; this
-file only wires them together, importing only the module of the subcommand being run.
+Each subcommand's argparse front end is a module of this package, ``mowsim.cli.<name>``, exposing
+``add_arguments(parser)`` and ``run(args) -> int``; the engines they drive live elsewhere (``mowsim.bounds``,
+``mowsim.sweep``, ``mowsim.figures``, ...). This file only wires them together, importing only the module of the
+subcommand being run.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ import sys
 
 # subcommand -> (module, one-line help)
 SUBCOMMANDS = {
-    "bounds": ("mowsim.bounds", "reproduce the DVAO propositions numerically: bounds.csv, a summary, a figure"),
-    "simulate": ("mowsim.simulate", "train schemes on a simulation environment; history.parquet and a summary"),
-    "study": ("mowsim.study_cli", "run studies (studies/<name>/sweep.py) into a resumable store, locally or on Dask"),
-    "bench": ("mowsim.bench", "time the schemes: Numba kernels vs the NumPy reference vs PyTorch"),
-    "figures": ("mowsim.figures", "regenerate every paper figure from stored results"),
-    "reproduce": ("mowsim.reproduce", "the main job: bounds, every study, every figure, REPORT.md"),
-    "llm": ("mowsim.llm.cli", "GRPO on a small local language model with each scheme, via the TRL plug-in"),
+    "bounds": ("mowsim.cli.bounds", "reproduce the DVAO propositions numerically: bounds.csv, a summary, a figure"),
+    "simulate": ("mowsim.cli.simulate", "train schemes on a simulation environment; history.parquet and a summary"),
+    "study": ("mowsim.cli.study", "run studies (studies/<name>/sweep.py) into a resumable store, locally or on Dask"),
+    "bench": ("mowsim.cli.bench", "time the schemes: Numba kernels vs the NumPy reference vs PyTorch"),
+    "figures": ("mowsim.cli.figures", "regenerate every paper figure from stored results"),
+    "reproduce": ("mowsim.cli.reproduce", "the main job: bounds, every study, every figure, REPORT.md"),
+    "llm": ("mowsim.cli.llm", "GRPO on a small local language model with each scheme, via the TRL plug-in"),
 }
 
 

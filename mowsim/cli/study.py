@@ -15,7 +15,8 @@ from mowsim import sweep
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("names", nargs="*", metavar="NAME", help="studies to run (see --list)")
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help="studies to run (see --list), or the path of a study folder (./my_studies/my_study)")
     parser.add_argument("--list", action="store_true", help="list the studies and their cell counts, then exit")
     parser.add_argument("--quick", action="store_true",
                         help=f"a scaled-down run (the study's QUICK, else at most {sweep.QUICK_STEPS} steps and "
@@ -40,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"name at least one study, or --list; available: {', '.join(sweep.available_studies())}.")
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be >= 1; got {args.workers}.")
+    args.names = [sweep.use_study_path(name) for name in args.names]
     for name in args.names:  # fail on a typo before any work starts
         sweep.study_cells(name, quick=args.quick, testing=args.testing)
     failed = False

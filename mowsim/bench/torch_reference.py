@@ -21,7 +21,7 @@ try:
     import torch
 except ImportError as err:  # pragma: no cover - exercised only without torch
     raise ImportError(
-        "mowsim.torch_reference needs PyTorch, which is an optional dependency. "
+        "mowsim.bench.torch_reference needs PyTorch, which is an optional dependency. "
         "Install it with `pip install mowsim[bench]` (the CPU build is enough)."
     ) from err
 

@@ -10,9 +10,7 @@ import argparse
 import dataclasses
 import math
 import pathlib
-import typing
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm

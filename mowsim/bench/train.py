@@ -115,24 +115,3 @@ def report(frame: pd.DataFrame) -> str:
     for _, row in seq.iterrows():
         lines.append(f"sequence task (default SequenceTask, G=16 B=64): {row['rollouts_per_s'] / 1e6:.3f} M rollouts/s")
     return "\n".join(lines)
-
-
-def add_arguments(parser) -> None:
-    """Arguments of ``mowsim bench train``."""
-    import pathlib
-
-    parser.add_argument("--quick", action="store_true", help="a few seconds, for a smoke run")
-    parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("results/bench"))
-
-
-def run(args) -> int:
-    frame = run_train_bench(steps=args.steps, repeats=args.repeats, quick=args.quick)
-    print(report(frame))
-    args.out.mkdir(parents=True, exist_ok=True)
-    tmp = args.out / "bench_train.csv.tmp"
-    frame.to_csv(tmp, index=False)
-    tmp.replace(args.out / "bench_train.csv")
-    print(f"wrote {args.out / 'bench_train.csv'}")
-    return 0

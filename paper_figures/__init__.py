@@ -1,0 +1,1 @@
+"""The paper figure scripts, one per figure; shipped inside the package as ``mowsim/paper_figures``."""
