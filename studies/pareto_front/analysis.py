@@ -15,8 +15,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from mowsim import analysis, plotting
+from mowsim.analysis import format_number as num
 
 KNOB = "w1"
+FIGURE = "pareto_fronts"
 OBJECTIVES = ("objective_0", "objective_1")
 REFERENCE = (0.0, 0.0)
 
@@ -71,6 +73,25 @@ def score(df: pd.DataFrame) -> pd.DataFrame:
         analysis.score_table(seed_hypervolumes(df), "hypervolume"),
         analysis.score_table(per_run(df), "normalized_value", knobs=[KNOB]),
     ], ignore_index=True)
+
+
+def answer(scores: pd.DataFrame) -> str:
+    """The study's answer, every number read from ``scores``."""
+    order = analysis.ranked(scores, "hypervolume")
+    value = dict(order)
+    return (f"The hypervolume of a run's front over the weights (reference (0, 0)) is highest for "
+            f"{', '.join(f'{s} {num(v)}' for s, v in order[:3])}; RC {num(value['rc'])}, AC {num(value['ac'])}, "
+            f"GDPO {num(value['gdpo'])}, DVAO {num(value['dvao'])}, hv-guided {num(value['hv-guided'])}, gradient "
+            f"{num(value['gradient'])}; lowest {order[-1][0]} ({num(order[-1][1])}).")
+
+
+def headline(scores: pd.DataFrame) -> pd.DataFrame:
+    """Hypervolume per scheme, and the share of the achievable gain at the two extreme weights."""
+    weights = sorted(analysis.select_scores(scores, "normalized_value")[KNOB].dropna().unique())
+    columns = {"hypervolume": {"metric": "hypervolume"}}
+    columns.update({f"gain share, w1={w:g}": {"metric": "normalized_value", KNOB: w}
+                    for w in (weights[0], weights[-1])})
+    return analysis.headline_table(scores, columns)
 
 
 def front_summary(df: pd.DataFrame, instance: int | None = None) -> pd.DataFrame:
