@@ -52,6 +52,7 @@ __all__ = [
     "add_normalized",
     "select_scores",
     "score_value",
+    "score_levels",
     "ranked",
     "format_number",
     "headline_table",
@@ -396,6 +397,11 @@ def score_value(scores: pd.DataFrame, metric: str, scheme: str, column: str = "m
     if len(rows) != 1:
         raise ValueError(f"{len(rows)} score rows for metric={metric!r}, scheme={scheme!r}, {levels}; expected one.")
     return float(rows[column].iloc[0])
+
+
+def score_levels(scores: pd.DataFrame, metric: str, column: str, **levels) -> list:
+    """The sorted values of knob ``column`` at which ``metric`` (with ``levels``) was scored."""
+    return sorted(select_scores(scores, metric, **levels)[column].dropna().unique())
 
 
 def ranked(scores: pd.DataFrame, metric: str, **levels) -> list[tuple[str, float]]:

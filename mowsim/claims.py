@@ -204,6 +204,25 @@ def side(low: float, high: float, threshold: float, above: bool = True) -> str:
     return "holds" if high < threshold else "fails" if low > threshold else "inconclusive"
 
 
+def level_verdict(effect: tuple, threshold: float = 0.0, above: bool = True) -> str:
+    """:func:`side` of an effect ``(mean, low, high, n)``; ``inconclusive`` below :data:`MIN_RUNS` runs."""
+    return side(effect[1], effect[2], threshold, above) if effect[3] >= MIN_RUNS else "inconclusive"
+
+
+def all_of(verdicts: Sequence[str]) -> str:
+    """A level of a claim with several parts: ``fails`` if a part fails, ``holds`` if every part holds."""
+    return "fails" if "fails" in verdicts else "holds" if set(verdicts) == {"holds"} else "inconclusive"
+
+
+def by_level(frame: pd.DataFrame, value: str, column: str, threshold: float = 0.0, *, above: bool = True,
+             keep: Callable[[float], bool] = lambda v: True) -> list[tuple[dict, str]]:
+    """Per value of ``column`` (those ``keep`` accepts): the verdict of ``value``'s mean against ``threshold``, its
+    CI widened for the number of levels (:func:`mean_ci`)."""
+    values = _levels(frame, column, keep)
+    return [({column: v}, level_verdict(mean_ci(frame.loc[frame[column] == v, value], len(values)), threshold,
+                                        above)) for v in values]
+
+
 def _pair_keys(frame: pd.DataFrame) -> list[str]:
     return [k for k in ("instance", "seed") if k in frame]
 
@@ -462,15 +481,9 @@ class DvaoRCExplodes(Claim):
         runs = data["many_objectives"]
         magnitude = paired(runs, "max_abs_advantage", {"scheme": "rc"}, {"scheme": "dvao"}, on=["K"])
         progress = paired(runs, "normalized_final", {"scheme": "dvao"}, {"scheme": "rc"}, on=["K"])
-        levels, ks = [], _levels(progress, "K")
-        for k in ks:
-            a = mean_ci(magnitude.loc[magnitude["K"] == k, "difference"], len(ks))
-            b = mean_ci(progress.loc[progress["K"] == k, "difference"], len(ks))
-            parts = [side(a[1], a[2], 0.0), side(b[1], b[2], 0.0)]
-            if min(a[3], b[3]) < MIN_RUNS:
-                parts = ["inconclusive"]
-            levels.append(({"K": k}, "fails" if "fails" in parts else
-                           "holds" if set(parts) == {"holds"} else "inconclusive"))
+        ks = _levels(progress, "K")
+        levels = [({"K": k}, all_of([level_verdict(mean_ci(frame.loc[frame["K"] == k, "difference"], len(ks)))
+                                     for frame in (magnitude, progress)])) for k in ks]
         pooled = pooled_ci(progress, "difference")
         reason = (f"RC's max |A| exceeds DVAO's by {magnitude['difference'].mean():.3g} on average (RC is itself "
                   f"capped at sqrt(G-1), see dvao-prop2-pointwise); DVAO's share of the achievable gain minus RC's: "
@@ -504,7 +517,7 @@ class DvaoParetoDominance(Claim):
         best = max(present, key=lambda s: hv.loc[hv["scheme"] == s, "hypervolume"].mean())
         diff = paired(hv, "hypervolume", {"scheme": "dvao"}, {"scheme": best})["difference"]
         effect = mean_ci(diff)
-        verdict = side(effect[1], effect[2], 0.0) if effect[3] >= MIN_RUNS else "inconclusive"
+        verdict = level_verdict(effect)
         reason = (f"best baseline: {best} (HV {hv.loc[hv['scheme'] == best, 'hypervolume'].mean():.4f}); DVAO "
                   f"{hv.loc[hv['scheme'] == 'dvao', 'hypervolume'].mean():.4f}.")
         if verdict == "inconclusive":
@@ -536,18 +549,12 @@ class DvaoTrustsNoise(Claim):
         dvao = runs[runs["scheme"].astype(str) == "dvao"]
         clean = dvao[dvao["spurious_sd"] == 0].groupby(_pair_keys(dvao))["final"].mean().rename("clean")
         dvao = dvao.join(clean, on=_pair_keys(dvao))
-        levels, sds = [], _levels(dvao, "spurious_sd", lambda v: v > 0)
-        for sd in sds:
-            rows = dvao[dvao["spurious_sd"] == sd]
-            weight = mean_ci(rows["spurious_weight"] - self.user_weight, len(sds))
-            loss = mean_ci(rows["clean"] - rows["final"], len(sds))
-            parts = [side(weight[1], weight[2], 0.0), side(loss[1], loss[2], 0.0)]
-            if min(weight[3], loss[3]) < MIN_RUNS:
-                parts = ["inconclusive"]
-            levels.append(({"spurious_sd": sd}, "fails" if "fails" in parts else
-                           "holds" if set(parts) == {"holds"} else "inconclusive"))
+        dvao = dvao.assign(excess=dvao["spurious_weight"] - self.user_weight, loss=dvao["clean"] - dvao["final"])
+        weight = by_level(dvao, "excess", "spurious_sd", keep=lambda v: v > 0)
+        loss = by_level(dvao, "loss", "spurious_sd", keep=lambda v: v > 0)
+        levels = [(level, all_of([a, b])) for (level, a), (_, b) in zip(weight, loss)]
         scope = dvao[dvao["spurious_sd"] > 0]
-        pooled = pooled_ci(scope.assign(excess=scope["spurious_weight"] - self.user_weight), "excess")
+        pooled = pooled_ci(scope, "excess")
         top = scope[scope["spurious_sd"] == scope["spurious_sd"].max()] if len(scope) else scope
         reason = (f"at the largest sd DVAO puts {top['spurious_weight'].mean():.3g} on the noise and its true reward "
                   f"is {top['final'].mean():.3g} (clean: {dvao['clean'].mean():.3g}).") if len(top) else ""
@@ -585,10 +592,7 @@ class DvaoSmallG(Claim):
         at_reference = gap[gap["G"] == self.reference].set_index(keys)["gap"]
         gap = gap.join(at_reference.rename("ref"), on=keys)
         gap["extra_loss"] = gap["gap"] - gap["ref"]
-        levels, gs = [], _levels(gap, "G", lambda v: v <= self.small)
-        for g in gs:
-            effect = mean_ci(gap.loc[gap["G"] == g, "extra_loss"], len(gs))
-            levels.append(({"G": g}, side(effect[1], effect[2], 0.0) if effect[3] >= MIN_RUNS else "inconclusive"))
+        levels = by_level(gap, "extra_loss", "G", keep=lambda v: v <= self.small)
         scope = gap[gap["G"] <= self.small]
         pooled = pooled_ci(scope, "extra_loss")
         reason = f"DVAO's AUC loss from G={self.reference} to G<={self.small}, beyond RC's: {pooled[0]:.3g}."
@@ -621,10 +625,9 @@ class SawSaturation(Claim):
             diff = paired(runs, "auc", {"scheme": variant}, {"scheme": base}, on=["saturation"])
             diff = diff[diff["saturation"] > 0]
             pooled.append(diff)
-            for s in _levels(diff, "saturation"):
-                effect = mean_ci(diff.loc[diff["saturation"] == s, "difference"], n_levels)
-                levels.append(({"scheme": variant, "saturation": s},
-                               side(effect[1], effect[2], 0.0) if effect[3] >= MIN_RUNS else "inconclusive"))
+            levels += [({"scheme": variant, "saturation": s},
+                        level_verdict(mean_ci(diff.loc[diff["saturation"] == s, "difference"], n_levels)))
+                       for s in _levels(diff, "saturation")]
         pooled = pooled_ci(pd.concat(pooled), "difference") if pooled else (math.nan, math.nan, math.nan, 0)
         reason = f"SAW's hard-objective AUC minus its base's, pooled over saturation > 0: {pooled[0]:.3g}."
         return combine(levels, pooled, reason, what_decides="More seeds per saturation level would decide.")
@@ -712,9 +715,7 @@ class LuFewerSteps(Claim):
                 continue
             diff = (fixed_steps - steps(rows)).dropna()
             pooled.append(diff)
-            effect = mean_ci(diff, len(self.dynamic))
-            levels.append(({"scheme": scheme},
-                           side(effect[1], effect[2], 0.0) if effect[3] >= MIN_RUNS else "inconclusive"))
+            levels.append(({"scheme": scheme}, level_verdict(mean_ci(diff, len(self.dynamic)))))
         pooled_effect = pooled_ci(pd.concat(pooled).rename("difference").reset_index(), "difference") if pooled else (math.nan, math.nan, math.nan, 0)
         reason = (f"RC reaches {self.share:.0%} of its hypervolume gain at step {fixed_steps.mean():.3g} on average "
                   f"(of {last}); "
@@ -749,11 +750,7 @@ class DvaoReliableSpurious(Claim):
         reliable = runs[runs["scheme"].astype(str) == "dvao-reliable"]
         share = reliable["gain"] / (reliable[by[0]].map(reference) if by else reference.iloc[0])
         reliable = reliable.assign(share=share)
-        levels, sds = [], _levels(reliable, "spurious_sd", lambda v: v > 0)
-        for sd in sds:
-            effect = mean_ci(reliable.loc[reliable["spurious_sd"] == sd, "share"], len(sds))
-            levels.append(({"spurious_sd": sd},
-                           side(effect[1], effect[2], self.keep) if effect[3] >= MIN_RUNS else "inconclusive"))
+        levels = by_level(reliable, "share", "spurious_sd", self.keep, keep=lambda v: v > 0)
         pooled = pooled_ci(reliable[reliable["spurious_sd"] > 0], "share")
         reason = f"dvao-reliable keeps {pooled[0]:.3g} of DVAO's clean gain on average over spurious_sd > 0."
         return combine(levels, pooled, reason, what_decides="More seeds per level would decide.")
@@ -779,10 +776,7 @@ class DvaoEmaSmallG(Claim):
             return missing
         diff = paired(data["group_size"], "auc", {"scheme": "dvao-ema"}, {"scheme": "dvao"}, on=["G"])
         diff = diff[diff["G"] <= self.small]
-        levels, gs = [], _levels(diff, "G")
-        for g in gs:
-            effect = mean_ci(diff.loc[diff["G"] == g, "difference"], len(gs))
-            levels.append(({"G": g}, side(effect[1], effect[2], 0.0) if effect[3] >= MIN_RUNS else "inconclusive"))
+        levels = by_level(diff, "difference", "G")
         pooled = pooled_ci(diff, "difference")
         reason = f"dvao-ema minus DVAO, true-reward AUC at G <= {self.small}: {pooled[0]:.3g}."
         return combine(levels, pooled, reason, what_decides="More seeds per G would decide.")
@@ -892,6 +886,7 @@ def verdict_table(verdicts: Sequence[Verdict], *, link_figures: bool = True) -> 
         ci = f" [{_number(v.ci_low)}, {_number(v.ci_high)}]" if np.isfinite(v.ci_low) else ""
         effect = f"{_number(v.effect)}{ci}" if np.isfinite(v.effect) else "-"
         figure = f"[{Path(v.figure).stem}]({v.figure})" if link_figures else Path(v.figure).stem
-        lines.append(f"| `{v.claim}` | {v.statement} ({v.source}) | **{v.label}** | {effect} ({v.metric}) | {v.n} | "
-                     f"{figure} |")
+        cells = [f"`{v.claim}`", f"{v.statement} ({v.source})", f"**{v.label}**", f"{effect} ({v.metric})", str(v.n),
+                 figure]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import pathlib
 import time
 
+import pandas as pd
+
 from mowsim.report import markdown_table
 
-__all__ = ["reproduce", "markdown_table"]
+__all__ = ["reproduce", "conclude", "markdown_table"]
 
 
 def _section(title: str) -> None:
@@ -24,7 +26,7 @@ def _section(title: str) -> None:
 def reproduce(out: pathlib.Path, *, quick: bool = False, workers: int | None = None,
               studies: list[str] | None = None) -> pathlib.Path:
     """Run everything and return the path of ``REPORT.md``."""
-    from mowsim import bounds, claims, figures, report, sweep
+    from mowsim import bounds, sweep
 
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -37,7 +39,7 @@ def reproduce(out: pathlib.Path, *, quick: bool = False, workers: int | None = N
     timings["bounds"] = time.perf_counter() - start
 
     names = studies or sweep.available_studies()
-    results, sections = {}, []
+    results = {}
     for i, name in enumerate(names, 1):
         _section(f"2/5 study {i}/{len(names)}: {name}")
         start = time.perf_counter()
@@ -45,8 +47,23 @@ def reproduce(out: pathlib.Path, *, quick: bool = False, workers: int | None = N
         if run.failures:
             print(f"  {len(run.failures)} cell(s) failed; see the tracebacks above. Re-run to retry them.")
         results[name] = run.results
-        sections.append(_study_section(name, run.results, out))
         timings[f"study {name}"] = time.perf_counter() - start
+
+    path = conclude(out, results, bounds_table, timings=timings, quick=quick)
+    return path
+
+
+def conclude(out: pathlib.Path, results: dict, bounds_table, *, timings: dict | None = None,
+             quick: bool = False) -> pathlib.Path:
+    """Steps 2b-5 on results in hand: each study's ``scores.csv`` and report section, the figures, ``claims.csv``
+    and ``REPORT.md``; ``results`` maps study names to their result tables. Returns the report's path."""
+    from mowsim import bounds, claims, figures, report
+
+    out = pathlib.Path(out)
+    timings = dict(timings or {})
+    start = time.perf_counter()
+    sections = [_study_section(name, table, out) for name, table in results.items()]
+    timings["scores"] = time.perf_counter() - start
 
     _section("3/5 figures")
     start = time.perf_counter()
@@ -77,11 +94,17 @@ def _study_section(name: str, results, out: pathlib.Path):
     module = analysis.study_analysis(name)
     scores = module.score(results)
     scores_path = out / name / "scores.csv"
+    scores_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = scores_path.with_suffix(".csv.tmp")
     scores.to_csv(tmp, index=False)
     tmp.replace(scores_path)
     figure = getattr(module, "FIGURE", None)
-    return report.StudySection(
-        name=name, question=getattr(sweep.load_study(name), "QUESTION", ""), answer=module.answer(scores),
-        headline=module.headline(scores), scores=f"{name}/scores.csv",
-        figure=f"figures/{figure}.png" if figure else None)
+    try:
+        answer, headline = module.answer(scores), module.headline(scores)
+    except Exception as err:  # noqa: BLE001 - e.g. a study run with failed cells lacks a scheme the answer names
+        print(f"  {name}: no answer paragraph ({type(err).__name__}: {err})")
+        answer = f"No answer: the scores lack what it reads ({type(err).__name__}: {err}); see the scores."
+        headline = pd.DataFrame()
+    return report.StudySection(name=name, question=getattr(sweep.load_study(name), "QUESTION", ""), answer=answer,
+                               headline=headline, scores=f"{name}/scores.csv",
+                               figure=f"figures/{figure}.png" if figure else None)

@@ -31,7 +31,7 @@ def score(df: pd.DataFrame) -> pd.DataFrame:
 
 def answer(scores: pd.DataFrame) -> str:
     """The study's answer, every number read from ``scores``."""
-    levels = sorted(analysis.select_scores(scores, "normalized_final")[KNOB].unique())
+    levels = analysis.score_levels(scores, "normalized_final", KNOB)
     conflict = analysis.ranked(scores, "normalized_final", correlation=levels[0])
     aligned = analysis.ranked(scores, "normalized_final", correlation=levels[-1])
     return (f"At correlation {levels[0]:g} (every arm good at one objective is bad at the other) the share of the "
@@ -43,7 +43,7 @@ def answer(scores: pd.DataFrame) -> str:
 
 def headline(scores: pd.DataFrame) -> pd.DataFrame:
     """Share of the achievable gain per scheme at the most conflicting, uncorrelated and most aligned objectives."""
-    levels = sorted(analysis.select_scores(scores, "normalized_final")[KNOB].unique())
+    levels = analysis.score_levels(scores, "normalized_final", KNOB)
     shown = list(dict.fromkeys([levels[0], min(levels, key=abs), levels[-1]]))
     return analysis.headline_table(scores, {f"gain share, rho={c:g}": {"metric": "normalized_final", KNOB: c}
                                             for c in shown})

@@ -29,7 +29,7 @@ def score(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _losses(scores: pd.DataFrame) -> list[tuple[str, float]]:
-    sizes = sorted(analysis.select_scores(scores, "true_auc")[KNOB].unique())
+    sizes = analysis.score_levels(scores, "true_auc", KNOB)
     small, large = analysis.ranked(scores, "true_auc", G=sizes[0]), dict(
         analysis.ranked(scores, "true_auc", G=sizes[-1]))
     return sorted(((s, large[s] - v) for s, v in small if s in large), key=lambda item: -item[1])
@@ -37,7 +37,7 @@ def _losses(scores: pd.DataFrame) -> list[tuple[str, float]]:
 
 def answer(scores: pd.DataFrame) -> str:
     """The study's answer, every number read from ``scores``."""
-    sizes = sorted(analysis.select_scores(scores, "true_auc")[KNOB].unique())
+    sizes = analysis.score_levels(scores, "true_auc", KNOB)
     small, large = sizes[0], sizes[-1]
 
     def value(scheme, g):
@@ -53,7 +53,7 @@ def answer(scores: pd.DataFrame) -> str:
 
 def headline(scores: pd.DataFrame) -> pd.DataFrame:
     """True-reward AUC per scheme at the smallest, a middle and the largest G."""
-    sizes = sorted(analysis.select_scores(scores, "true_auc")[KNOB].unique())
+    sizes = analysis.score_levels(scores, "true_auc", KNOB)
     shown = list(dict.fromkeys([sizes[0], sizes[min(1, len(sizes) - 1)], sizes[len(sizes) // 2], sizes[-1]]))
     return analysis.headline_table(scores, {f"AUC, G={g}": {"metric": "true_auc", KNOB: g} for g in shown},
                                    sort_by=f"AUC, G={sizes[0]}")

@@ -34,7 +34,7 @@ def score(df: pd.DataFrame) -> pd.DataFrame:
 
 def answer(scores: pd.DataFrame) -> str:
     """The study's answer, every number read from ``scores``."""
-    ks = sorted(analysis.select_scores(scores, "max_abs_advantage")[KNOB].unique())
+    ks = analysis.score_levels(scores, "max_abs_advantage", KNOB)
     low, high = ks[0], ks[-1]
 
     def change(scheme):
@@ -50,7 +50,7 @@ def answer(scores: pd.DataFrame) -> str:
 
 def headline(scores: pd.DataFrame) -> pd.DataFrame:
     """max |A| at the fewest and most objectives, and progress at the most."""
-    ks = sorted(analysis.select_scores(scores, "max_abs_advantage")[KNOB].unique())
+    ks = analysis.score_levels(scores, "max_abs_advantage", KNOB)
     return analysis.headline_table(scores, {
         f"gain share, K={ks[-1]}": {"metric": "normalized_final", KNOB: ks[-1]},
         f"max |A|, K={ks[0]}": {"metric": "max_abs_advantage", KNOB: ks[0]},

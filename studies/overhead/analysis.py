@@ -59,7 +59,7 @@ def answer(scores: pd.DataFrame) -> str:
 def headline(scores: pd.DataFrame) -> pd.DataFrame:
     """Milliseconds per step at the largest batch for the smallest and largest K, and the time relative to RC."""
     b, k = _largest(scores)
-    ks = sorted(analysis.select_scores(scores, "ms_per_call", B=b)["K"].unique())
+    ks = analysis.score_levels(scores, "ms_per_call", "K", B=b)
     columns = {f"ms, B={b}, K={kk}": {"metric": "ms_per_call", "B": b, "K": kk} for kk in (ks[0], k)}
     columns[f"x RC, B={b}, K={k}"] = {"metric": "relative_to_rc", "B": b, "K": k}
     table = analysis.headline_table(scores, columns)

@@ -87,7 +87,7 @@ def answer(scores: pd.DataFrame) -> str:
 
 def headline(scores: pd.DataFrame) -> pd.DataFrame:
     """Hypervolume per scheme, and the share of the achievable gain at the two extreme weights."""
-    weights = sorted(analysis.select_scores(scores, "normalized_value")[KNOB].dropna().unique())
+    weights = analysis.score_levels(scores, "normalized_value", KNOB)
     columns = {"hypervolume": {"metric": "hypervolume"}}
     columns.update({f"gain share, w1={w:g}": {"metric": "normalized_value", KNOB: w}
                     for w in (weights[0], weights[-1])})

@@ -34,7 +34,7 @@ def score(df: pd.DataFrame) -> pd.DataFrame:
 
 def answer(scores: pd.DataFrame) -> str:
     """The study's answer, every number read from ``scores``."""
-    levels = sorted(analysis.select_scores(scores, "hard_auc")[KNOB].unique())
+    levels = analysis.score_levels(scores, "hard_auc", KNOB)
     low, high = levels[0], levels[-1]
 
     def value(metric, scheme, level):
@@ -51,7 +51,7 @@ def answer(scores: pd.DataFrame) -> str:
 
 def headline(scores: pd.DataFrame) -> pd.DataFrame:
     """Hard-objective AUC without and with the strongest saturation, and the easy objective's weight there."""
-    levels = sorted(analysis.select_scores(scores, "hard_auc")[KNOB].unique())
+    levels = analysis.score_levels(scores, "hard_auc", KNOB)
     return analysis.headline_table(scores, {
         f"hard AUC, s={levels[0]:g}": {"metric": "hard_auc", KNOB: levels[0]},
         f"hard AUC, s={levels[-1]:g}": {"metric": "hard_auc", KNOB: levels[-1]},

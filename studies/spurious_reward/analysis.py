@@ -35,7 +35,7 @@ def score(df: pd.DataFrame) -> pd.DataFrame:
 
 def answer(scores: pd.DataFrame) -> str:
     """The study's answer, every number read from ``scores``."""
-    levels = sorted(analysis.select_scores(scores, "true_final")[KNOB].unique())
+    levels = analysis.score_levels(scores, "true_final", KNOB)
     low, high = levels[0], levels[-1]
 
     def value(metric, scheme, level):
@@ -54,7 +54,7 @@ def answer(scores: pd.DataFrame) -> str:
 
 def headline(scores: pd.DataFrame) -> pd.DataFrame:
     """Final true reward without and with the largest noise, and the weight on the noise there."""
-    levels = sorted(analysis.select_scores(scores, "true_final")[KNOB].unique())
+    levels = analysis.score_levels(scores, "true_final", KNOB)
     return analysis.headline_table(scores, {
         f"true reward, sd {levels[0]:g}": {"metric": "true_final", KNOB: levels[0]},
         f"true reward, sd {levels[-1]:g}": {"metric": "true_final", KNOB: levels[-1]},
