@@ -280,3 +280,17 @@ def test_every_claim_id_in_the_readme_exists():
     ids = set(re.findall(r"`((?:dvao|gdpo|saw|lu)-[a-z0-9-]+)`", readme))
     schemes = {"dvao-ema", "dvao-reliable", "saw-grpo", "saw-gdpo"}
     assert ids - schemes <= set(claims.available())
+
+
+def test_cli_lists_and_evaluates_from_stored_results(tmp_path, capsys):
+    from mowsim import cli
+
+    assert cli.main(["claims", "--list"]) == 0
+    assert "dvao-pareto" in capsys.readouterr().out
+    (tmp_path / "bounds").mkdir()
+    bounds_frame(("rc_mean_square",), "rc", lambda d, ddof: 0).to_csv(tmp_path / "bounds" / "bounds.csv", index=False)
+    code = cli.main(["claims", "--results", str(tmp_path), "--claim", "dvao-prop1-rc", "--csv",
+                     str(tmp_path / "ledger.csv")])
+    out = capsys.readouterr().out
+    assert code == 0 and "dvao-prop1-rc" in out and "holds" in out and "missing" not in out
+    assert claims.read_ledger(tmp_path / "ledger.csv")["verdict"].tolist() == ["holds"]
