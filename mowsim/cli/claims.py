@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--full", action="store_true", help="run missing studies at full scale, not --quick")
     parser.add_argument("--csv", type=pathlib.Path, default=None, help="also write the ledger to this CSV")
     parser.add_argument("--list", action="store_true", help="list the registered claims and exit")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the verdict table as Markdown (figure names, no links), e.g. for the README")
 
 
 def _produce_missing(chosen, results: pathlib.Path, full: bool) -> None:
@@ -48,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
     chosen = [claims.get(claim_id) for claim_id in (args.claim or claims.available())]
     _produce_missing(chosen, args.results, args.full)
     verdicts = claims.evaluate_all(args.results, claims=[claim.id for claim in chosen])
+    if args.markdown:
+        print(claims.verdict_table(verdicts, link_figures=False))
+        return 0
     width = max(len(v.claim) for v in verdicts)
     for v in verdicts:
         effect = "" if v.effect != v.effect else f"  effect {v.effect:.3g} [{v.ci_low:.3g}, {v.ci_high:.3g}], n={v.n}"
