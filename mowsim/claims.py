@@ -20,6 +20,12 @@ study's per-run table (``studies/<name>/analysis.py``'s ``per_run``); ``"<study>
 that analysis module (e.g. ``pareto_front.hypervolume_curves``); ``"llm"`` is ``llm/summary.csv`` of ``mowsim llm``.
 Every effect's CI is a bootstrap over runs (instance x seed), paired by ``(instance, seed)`` where two schemes or
 settings are compared (cells with the same seed share their random stream).
+
+Adding a claim (e.g. the small-LLM transfer, or balance versus spread, once a study measures them): subclass
+:class:`Claim` with a frozen dataclass, set ``id``, ``statement``, ``source``, ``reads``, ``figure`` and ``metric``,
+write ``decide`` with the helpers below (:func:`paired`, :func:`by_level`, :func:`combine`, ...) and decorate it with
+:func:`register`. ``tests/test_claims.py`` must then show its verdict flip on synthetic frames (a test fails for a
+registered claim it does not name).
 """
 
 from __future__ import annotations
