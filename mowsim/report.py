@@ -69,7 +69,7 @@ def write_report(path, *, verdicts: Sequence, bounds_summary: pd.DataFrame | Non
              f"Scale: {'quick (`--quick`)' if quick else 'full'}. {machine()}. Re-create with `{command}`; "
              "`mowsim claims --results DIR` prints the ledger again from stored results.", "",
              "## Verdicts", "",
-             "Each claim's decision rule (metric, comparison, threshold) is fixed in `mowsim/claims.py`; effects carry "
+             "Each claim's decision rule (metric, comparison, threshold) is fixed in `mowsim/claims/papers.py`; effects carry "
              "bootstrap 95 % CIs over runs (instance x seed). Also in [claims.csv](claims.csv).", "",
              claims.verdict_table(verdicts), ""]
     lines += [f"- `{v.claim}`: {v.reason}" for v in verdicts]
