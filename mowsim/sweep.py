@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import traceback
+import uuid
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -550,10 +551,13 @@ def run_cells(cells: Iterable[Cell], out_dir, *, executor: concurrent.futures.Ex
     progress : bool
         Show a progress bar (with ETA) and print each failure's traceback as it happens.
 
-    A failing cell does not stop the others: its id and traceback land in ``report.failures``. Ctrl-C or SIGTERM
-    (when they have Python's default handlers, in the main thread) stops the sweep between two results: the
-    default pool's workers are killed (another executor's cells not yet started are cancelled), every cell that
-    has finished is stored, and KeyboardInterrupt is raised; a rerun resumes from the stored cells.
+    A failing cell does not stop the others: its id and traceback land in ``report.failures``. So does a cell whose
+    Dask worker died each time it was tried (``KilledWorker``); nothing is stored for it and a rerun runs it again.
+    Ctrl-C or SIGTERM (when they have Python's default handlers, in the main thread) stops the sweep between two
+    results: the default pool's workers are killed, a Dask executor is shut down (its tasks are cancelled in one
+    call; a running one finishes on its worker and its result is dropped), another executor's cells not yet started
+    are cancelled; every cell that has finished is stored, and KeyboardInterrupt is raised; a rerun resumes from the
+    stored cells.
     """
     cells = _unique_cells(cells)
     out_dir = Path(out_dir)
@@ -578,6 +582,32 @@ def run_cells(cells: Iterable[Cell], out_dir, *, executor: concurrent.futures.Ex
                        results=load_results(out_dir, cells), out_dir=out_dir)
 
 
+def _is_dask(executor) -> bool:
+    """Whether ``executor`` is a Dask client's (``distributed.Client.get_executor()``); never imports Dask."""
+    cfexecutor = sys.modules.get("distributed.cfexecutor")  # not imported: no ClientExecutor can exist
+    return cfexecutor is not None and isinstance(executor, cfexecutor.ClientExecutor)
+
+
+def _submit(executor, cell: Cell, dask: bool) -> concurrent.futures.Future:
+    if not dask:
+        return executor.submit(_run_cell_captured, cell)
+    # Dask's submit is pure by default: the task's key is a hash of the function and the cell, so a cell submitted
+    # again through the same client (a rerun after a failure or an interrupt) could get the old, erred or cancelled
+    # task back instead of a new run. A fresh key per submission runs it again; the cell id names it on the dashboard.
+    return executor.submit(_run_cell_captured, cell, pure=False,
+                           key=f"mowsim-cell-{cell.study}-{cell.index}-{uuid.uuid4().hex}")
+
+
+def _lost_worker_message(cell: Cell, err: BaseException) -> str | None:
+    """What to say when an executor's worker died while running ``cell`` (Dask's KilledWorker), else None."""
+    if type(err).__name__ != "KilledWorker":
+        return None
+    return (f"the worker running {cell.id} died while running it, on every worker Dask tried it on (Dask retries a "
+            "cell whose worker died up to distributed.scheduler.allowed-failures times): out of memory, a crash in "
+            "compiled code, a worker job killed by the batch system. Nothing was stored for this cell; a rerun "
+            "runs it again. Dask said:")
+
+
 def _drive(executor, pending, out_dir, completed, failures, progress, n_skipped) -> None:
     from tqdm.auto import tqdm
 
@@ -595,8 +625,11 @@ def _drive(executor, pending, out_dir, completed, failures, progress, n_skipped)
                 "crash in compiled code, or a script that starts a process pool without an "
                 "`if __name__ == \"__main__\":` guard). Finished cells are stored; fix the cause and rerun to resume."
             ) from err
-        except Exception:  # noqa: BLE001 - e.g. the cell could not be sent to a remote worker
+        except Exception as err:  # noqa: BLE001 - e.g. the cell could not be sent to a remote worker
             frame, error = None, traceback.format_exc()
+            lost = _lost_worker_message(cell, err)
+            if lost is not None:
+                error = f"{lost}\n{error}"
         if error is None and frame["cell_key"].iloc[0] != cell.key():
             error = (f"the worker computed key {frame['cell_key'].iloc[0]} for {cell.id}, this process {cell.key()}: "
                      f"the worker runs another mowsim version than this process ({mowsim.__version__}). Install the "
@@ -610,6 +643,7 @@ def _drive(executor, pending, out_dir, completed, failures, progress, n_skipped)
                 tqdm.write(f"cell {cell.id} failed:\n{error}", file=sys.stderr)
         handled.add(future)
 
+    dask = _is_dask(executor)
     study = pending[0].study if len({cell.study for cell in pending}) == 1 else "sweep"
     bar = tqdm(total=len(pending), desc=f"{study} ({n_skipped} stored)" if n_skipped else study, unit="cell",
                disable=not progress, dynamic_ncols=True)
@@ -618,7 +652,7 @@ def _drive(executor, pending, out_dir, completed, failures, progress, n_skipped)
             for cell in pending:
                 if interrupts.signum is not None:  # an executor may be slow to submit (a remote one)
                     break
-                future = executor.submit(_run_cell_captured, cell)
+                future = _submit(executor, cell, dask)
                 futures[future] = cell
                 future.add_done_callback(finished.put)
             while interrupts.signum is None and len(handled) < len(futures):
@@ -636,6 +670,12 @@ def _drive(executor, pending, out_dir, completed, failures, progress, n_skipped)
                 # every result sent in full before it sees the dead workers (it reads the result pipe first).
                 if isinstance(executor, _WorkerPool):
                     _stop_pool(executor)
+                elif dask:
+                    # One call cancels every task of this executor on the scheduler; cancelling future by future
+                    # would wait for a round trip to the scheduler per cell. A task already running finishes on its
+                    # worker (Dask cannot stop it) and its result is dropped. The executor cannot be used again,
+                    # as the default pool cannot after a stop.
+                    executor.shutdown(wait=False)
                 else:
                     for future in futures:
                         future.cancel()

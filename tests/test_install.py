@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -35,10 +36,15 @@ def _run(args, cwd, env=None, timeout=600):
 def installed(tmp_path_factory):
     """(python, mowsim script, a working folder outside the checkout) of a fresh venv holding the built wheel."""
     tmp = tmp_path_factory.mktemp("wheel")
+    # Build from a copy: an in-tree build would leave build/ in the checkout, and a stale build/lib can leak files
+    # that were since removed into a later wheel. symlinks=True keeps mowsim/studies a link, as git checks it out.
+    source = tmp / "source"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "build", "results", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis"))
     wheel_dir = tmp / "dist"
     # --no-build-isolation: the build backend (setuptools) is already here; CI reaches only the package registries
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(wheel_dir),
-          str(ROOT)], cwd=tmp)
+          str(source)], cwd=tmp)
     (wheel,) = wheel_dir.glob("mowsim-*.whl")
     env_dir = tmp / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)

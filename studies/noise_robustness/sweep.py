@@ -14,15 +14,13 @@ Calibration (instance 0, 4 seeds, 100 steps; mowsim 0.2.0): with a clean auxilia
 damps accuracy's signal) while AC, GDPO, SAW-GDPO and DVAO-reliable reach ~0.92. The effect is one of speed (at 200
 steps DVAO is back at 0.81), so the horizon stays at 100 updates and the headline is the AUC of accuracy.
 
-Scale: every setting runs on 3 environment instances (``instance_seed`` 0, 1, 2, the setting column ``instance``)
-with 16 training seeds each; the analysis pools the 48 runs, so its CIs cover instance-to-instance variation too.
-QUICK: instance 0 with 4 seeds.
+Scale: the studies' common one (:mod:`mowsim.grid`): 3 environment instances (the setting column ``instance``) x 16
+seeds, pooled by the analysis; QUICK: instance 0 with 4 seeds.
 """
 
 from __future__ import annotations
 
-from mowsim.schemes import available
-from mowsim.sweep import make_cell
+from mowsim.grid import INSTANCES, QUICK_INSTANCES, QUICK_SEEDS, SEEDS, STEPS, Point, grid, ids, subset
 
 NAME = "noise_robustness"
 QUESTION = ("Which scheme keeps accuracy (objective 0) progress as the auxiliary reward gets noisier, with "
@@ -40,42 +38,22 @@ QUICK_LEVELS = {
     "flip": (0.0, 0.2, 0.4, 0.5),
     "sequence": (0.0, 1.0, 2.0),
 }
-STEPS = 100
-SEEDS = 16
-INSTANCES = (0, 1, 2)
-QUICK_INSTANCES = (0,)
-QUICK_SEEDS = 4
 
 
-def _env(noise: str, level: float, instance: int) -> tuple[str, dict, float]:
-    """(env name, env kwargs, lr) of one sub-sweep point."""
-    if noise == "gaussian":
-        return "bandit", {**BANDIT, "noise_sd": (0.0, level), "instance_seed": instance}, 1.0
-    if noise == "flip":
-        return "bandit", {**BANDIT, "flip_prob": (0.0, level), "instance_seed": instance}, 1.0
-    return "sequence", {**SEQUENCE, "noise_sd": (0.0, level), "instance_seed": instance}, 10.0
+def _points(instance: int):
+    for noise, levels in LEVELS.items():
+        for level in levels:
+            setting = {"noise": noise, "level": level}
+            if noise == "gaussian":
+                yield Point("bandit", {**BANDIT, "noise_sd": (0.0, level), "instance_seed": instance}, setting)
+            elif noise == "flip":
+                yield Point("bandit", {**BANDIT, "flip_prob": (0.0, level), "instance_seed": instance}, setting)
+            else:
+                yield Point("sequence", {**SEQUENCE, "noise_sd": (0.0, level), "instance_seed": instance}, setting,
+                            train={"lr": 10.0})
 
 
-def _settings() -> tuple:
-    cells = []
-    for instance in INSTANCES:
-        for noise, levels in LEVELS.items():
-            for level in levels:
-                env, env_kwargs, lr = _env(noise, level, instance)
-                for scheme in available():
-                    cells.append(make_cell(NAME, len(cells), env, env_kwargs, scheme,
-                                           setting={"noise": noise, "level": level, "instance": instance},
-                                           seeds=SEEDS, steps=STEPS, lr=lr))
-    return tuple(cells)
-
-
-def _quick(cell) -> bool:
-    setting = dict(cell.setting)
-    return setting["instance"] in QUICK_INSTANCES and setting["level"] in QUICK_LEVELS[setting["noise"]]
-
-
-SETTINGS = _settings()
-QUICK = tuple(cell.scaled(seeds=QUICK_SEEDS) for cell in SETTINGS if _quick(cell))
-TESTING = tuple(cell.id for cell in QUICK
-                if cell.scheme in ("dvao", "gdpo") and dict(cell.setting)["level"] in (0.0, 2.0)
-                and dict(cell.setting)["noise"] != "flip")
+SETTINGS = grid(NAME, _points, instances=INSTANCES, seeds=SEEDS, steps=STEPS, lr=1.0)
+QUICK = subset(SETTINGS, seeds=QUICK_SEEDS, instance=QUICK_INSTANCES,
+               where=lambda setting: setting["level"] in QUICK_LEVELS[setting["noise"]])
+TESTING = ids(QUICK, schemes=("dvao", "gdpo"), level=(0.0, 2.0), noise=("gaussian", "sequence"))

@@ -24,8 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mowsim import schemes
-from mowsim.schemes import available
-from mowsim.sweep import make_cell
+from mowsim.grid import Point, grid, ids, subset
 
 NAME = "overhead"
 QUESTION = "What does each scheme cost per step (time and memory) at LLM batch sizes, against RC, AC and GDPO?"
@@ -47,14 +46,10 @@ one untimed warm-up; ``peak_bytes`` the peak of Python/NumPy allocations during 
 compiled kernels allocate internally is not counted)."""
 
 
-def _settings() -> tuple:
-    cells = []
+def _points(_instance: None):
     for b in PROMPTS:
         for k in N_OBJECTIVES:
-            for scheme in available():
-                cells.append(make_cell(NAME, len(cells), "bandit", {}, scheme,
-                                       setting={"B": b, "G": GROUP_SIZE, "K": k}, seeds=REPEATS, steps=CALLS))
-    return tuple(cells)
+            yield Point("bandit", {}, {"B": b, "G": GROUP_SIZE, "K": k})
 
 
 def _feedback(scheme, rewards: np.ndarray, rng: np.random.Generator) -> dict:
@@ -111,10 +106,8 @@ def run_cell(cell) -> pd.DataFrame:
     return frame[list(COLUMNS)]
 
 
-SETTINGS = _settings()
-QUICK = tuple(cell.scaled(seeds=QUICK_REPEATS, steps=QUICK_CALLS) for cell in SETTINGS
-              if dict(cell.setting)["B"] in QUICK_PROMPTS and dict(cell.setting)["K"] in QUICK_N_OBJECTIVES)
-TESTING = tuple(cell.id for cell in QUICK
-                if cell.scheme in ("rc", "dvao", "hv-guided") and dict(cell.setting)["B"] == 128
-                and dict(cell.setting)["K"] == 2)
+# A cell's seeds are the timing repeats and its steps the timed calls (run_cell).
+SETTINGS = grid(NAME, _points, instances=None, seeds=REPEATS, steps=CALLS)
+QUICK = subset(SETTINGS, seeds=QUICK_REPEATS, steps=QUICK_CALLS, B=QUICK_PROMPTS, K=QUICK_N_OBJECTIVES)
+TESTING = ids(QUICK, schemes=("rc", "dvao", "hv-guided"), B=(128,), K=(2,))
 MAX_WORKERS = 1  # timings: one cell at a time

@@ -10,15 +10,13 @@ step than the one-context bandit.
 Calibration (4 seeds, 100 steps): SAW-GRPO's AUC on the hard objective rises from 0.853 (s=0) to 0.882 (s=10), while
 RC's goes from 0.867 to 0.879; SAW trails RC without saturation and matches or passes it with it.
 
-Scale: every setting runs on 3 environment instances (``instance_seed`` 0, 1, 2, the setting column ``instance``)
-with 16 training seeds each; the analysis pools the 48 runs, so its CIs cover instance-to-instance variation too.
-QUICK: instance 0 with 4 seeds.
+Scale: the studies' common one (:mod:`mowsim.grid`): 3 environment instances (the setting column ``instance``) x 16
+seeds, pooled by the analysis; QUICK: instance 0 with 4 seeds.
 """
 
 from __future__ import annotations
 
-from mowsim.schemes import available
-from mowsim.sweep import make_cell
+from mowsim.grid import INSTANCES, QUICK_INSTANCES, QUICK_SEEDS, SEEDS, STEPS, Point, grid, ids, subset
 
 NAME = "saturation"
 QUESTION = ("Does SAW's batch-CV weighting learn the hard objective faster once the easy objective saturates "
@@ -27,29 +25,14 @@ QUESTION = ("Does SAW's batch-CV weighting learn the hard objective faster once 
 CONTEXTUAL = {"n_prompts": 32, "n_arms": 8, "n_objectives": 2}
 SATURATION = (0.0, 1.0, 3.0, 10.0, 30.0)
 QUICK_SATURATION = (0.0, 1.0, 3.0, 10.0, 30.0)
-STEPS = 100
-SEEDS = 16
-INSTANCES = (0, 1, 2)
-QUICK_INSTANCES = (0,)
-QUICK_SEEDS = 4
 LR = 16.0
 
 
-def _settings() -> tuple:
-    cells = []
-    for instance in INSTANCES:
-        for s in SATURATION:
-            env_kwargs = {**CONTEXTUAL, "saturation": s, "instance_seed": instance}
-            for scheme in available():
-                cells.append(make_cell(NAME, len(cells), "contextual", env_kwargs, scheme,
-                                       setting={"saturation": s, "instance": instance}, seeds=SEEDS, steps=STEPS,
-                                       lr=LR))
-    return tuple(cells)
+def _points(instance: int):
+    for s in SATURATION:
+        yield Point("contextual", {**CONTEXTUAL, "saturation": s, "instance_seed": instance}, {"saturation": s})
 
 
-SETTINGS = _settings()
-QUICK = tuple(cell.scaled(seeds=QUICK_SEEDS) for cell in SETTINGS
-              if dict(cell.setting)["saturation"] in QUICK_SATURATION
-              and dict(cell.setting)["instance"] in QUICK_INSTANCES)
-TESTING = tuple(cell.id for cell in QUICK
-                if cell.scheme in ("saw-grpo", "rc") and dict(cell.setting)["saturation"] in (0.0, 10.0))
+SETTINGS = grid(NAME, _points, instances=INSTANCES, seeds=SEEDS, steps=STEPS, lr=LR)
+QUICK = subset(SETTINGS, seeds=QUICK_SEEDS, saturation=QUICK_SATURATION, instance=QUICK_INSTANCES)
+TESTING = ids(QUICK, schemes=("saw-grpo", "rc"), saturation=(0.0, 10.0))

@@ -10,15 +10,13 @@ Calibration (instance 0, 4 seeds, 100 steps; mowsim 0.2.0): DVAO's effective wei
 AC, GDPO and SAW-GDPO are scale-free and unaffected (0.79-0.80); DVAO-reliable, which discounts variance its
 rescoring shows to be noise, keeps 0.78.
 
-Scale: every setting runs on 3 environment instances (``instance_seed`` 0, 1, 2, the setting column ``instance``)
-with 16 training seeds each; the analysis pools the 48 runs, so its CIs cover instance-to-instance variation too.
-QUICK: instance 0 with 4 seeds.
+Scale: the studies' common one (:mod:`mowsim.grid`): 3 environment instances (the setting column ``instance``) x 16
+seeds, pooled by the analysis; QUICK: instance 0 with 4 seeds.
 """
 
 from __future__ import annotations
 
-from mowsim.schemes import available
-from mowsim.sweep import make_cell
+from mowsim.grid import INSTANCES, QUICK_INSTANCES, QUICK_SEEDS, SEEDS, STEPS, Point, grid, ids, subset
 
 NAME = "spurious_reward"
 QUESTION = "How much does variance weighting trust a reward that ignores the action, as its scale grows?"
@@ -26,26 +24,13 @@ QUESTION = "How much does variance weighting trust a reward that ignores the act
 BANDIT = {"n_arms": 16, "n_objectives": 2, "correlation": 0.0, "n_spurious": 1}
 SPURIOUS_SD = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0)
 QUICK_SD = (0.0, 0.3, 1.0, 3.0, 10.0)
-STEPS = 100
-SEEDS = 16
-INSTANCES = (0, 1, 2)
-QUICK_INSTANCES = (0,)
-QUICK_SEEDS = 4
 
 
-def _settings() -> tuple:
-    cells = []
-    for instance in INSTANCES:
-        for sd in SPURIOUS_SD:
-            env_kwargs = {**BANDIT, "spurious_sd": sd, "instance_seed": instance}
-            for scheme in available():
-                cells.append(make_cell(NAME, len(cells), "bandit", env_kwargs, scheme,
-                                       setting={"spurious_sd": sd, "instance": instance}, seeds=SEEDS, steps=STEPS))
-    return tuple(cells)
+def _points(instance: int):
+    for sd in SPURIOUS_SD:
+        yield Point("bandit", {**BANDIT, "spurious_sd": sd, "instance_seed": instance}, {"spurious_sd": sd})
 
 
-SETTINGS = _settings()
-QUICK = tuple(cell.scaled(seeds=QUICK_SEEDS) for cell in SETTINGS
-              if dict(cell.setting)["spurious_sd"] in QUICK_SD and dict(cell.setting)["instance"] in QUICK_INSTANCES)
-TESTING = tuple(cell.id for cell in QUICK
-                if cell.scheme in ("dvao", "dvao-reliable", "ac") and dict(cell.setting)["spurious_sd"] in (0.0, 10.0))
+SETTINGS = grid(NAME, _points, instances=INSTANCES, seeds=SEEDS, steps=STEPS)
+QUICK = subset(SETTINGS, seeds=QUICK_SEEDS, spurious_sd=QUICK_SD, instance=QUICK_INSTANCES)
+TESTING = ids(QUICK, schemes=("dvao", "dvao-reliable", "ac"), spurious_sd=(0.0, 10.0))
