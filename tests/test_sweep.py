@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import io
 import json
 import os
 import queue
@@ -808,8 +809,12 @@ def test_interrupted_dask_run_cancels_the_rest_and_resumes(tmp_path, studies_env
     address = dask_client.scheduler.address
     assert cli.main(["study", "gated", "--dask", address, "--out", str(tmp_path), "--no-progress"]) == 0
     assert "gated: 10 run, 2 skipped (already stored), 0 failed" in capsys.readouterr().out
-    resumed = _store(tmp_path / "gated")
-    assert {name: resumed[name] for name in stored} == stored  # nothing stored was lost or rewritten
+    # Nothing stored was lost or rewritten: results.parquet, which replaces the cell files, holds them as they were.
+    merged = pd.read_parquet(tmp_path / "gated" / "results.parquet")
+    for name, data in stored.items():
+        kept = pd.read_parquet(io.BytesIO(data))
+        rows = merged[merged["cell_key"] == Path(name).stem].reset_index(drop=True)
+        pd.testing.assert_frame_equal(rows, kept, check_exact=True, check_dtype=False, check_categorical=False)
     local = sweep.run_study("gated", tmp_path / "local", executor=_threads(), progress=False)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "gated" / "results.parquet"), local.results,
                                   check_exact=True)
