@@ -49,8 +49,9 @@ def headline(scores: pd.DataFrame) -> pd.DataFrame:
                                             for c in shown})
 
 
-def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str = "normalized_final") -> Axes:
-    table = analysis.select_scores(score(df), metric)
+def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str = "normalized_final",
+         scores: pd.DataFrame | None = None) -> Axes:
+    table = analysis.select_scores(score(df) if scores is None else scores, metric)
     ax = plotting.plot_score(table, KNOB, ax, dodge=0.6, ylabel="share of achievable gain")
     ax.set_xlabel("correlation of the objectives across arms")
     return ax

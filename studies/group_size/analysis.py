@@ -59,8 +59,9 @@ def headline(scores: pd.DataFrame) -> pd.DataFrame:
                                    sort_by=f"AUC, G={sizes[0]}")
 
 
-def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str = "true_auc") -> Axes:
-    table = analysis.select_scores(score(df), metric)
+def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str = "true_auc",
+         scores: pd.DataFrame | None = None) -> Axes:
+    table = analysis.select_scores(score(df) if scores is None else scores, metric)
     ax = plotting.plot_score(table, KNOB, ax, log_x=True, dodge=0.6, ylabel=YLABEL.get(metric, metric))
     ax.set_xlabel("group size G (B*G = 1024)")
     return ax

@@ -58,8 +58,9 @@ def headline(scores: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str = "max_abs_advantage") -> Axes:
-    table = analysis.select_scores(score(df), metric)
+def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str = "max_abs_advantage",
+         scores: pd.DataFrame | None = None) -> Axes:
+    table = analysis.select_scores(score(df) if scores is None else scores, metric)
     ax = plotting.plot_score(table, KNOB, ax, log_x=True, dodge=0.6, ylabel=YLABEL.get(metric, metric))
     ax.set_xlabel("number of objectives K")
     return ax

@@ -69,10 +69,11 @@ def headline(scores: pd.DataFrame) -> pd.DataFrame:
     return analysis.headline_table(scores, columns, sort_by=f"gaussian {_extremes(scores, 'gaussian')[1]:g}")
 
 
-def plot(df: pd.DataFrame, ax: Axes | None = None, *, noise: str = "gaussian",
-         metric: str = "accuracy_auc") -> Axes:
-    """``metric`` against the noise level of sub-sweep ``noise``, one line per scheme with 95 % CIs."""
-    table = analysis.select_scores(score(df[df["noise"] == noise]), metric)
+def plot(df: pd.DataFrame, ax: Axes | None = None, *, noise: str = "gaussian", metric: str = "accuracy_auc",
+         scores: pd.DataFrame | None = None) -> Axes:
+    """``metric`` against the noise level of sub-sweep ``noise``, one line per scheme with 95 % CIs; ``scores``
+    (:func:`score` of ``df``) saves scoring again when several panels plot the same results."""
+    table = analysis.select_scores(score(df[df["noise"] == noise]) if scores is None else scores, metric, noise=noise)
     ax = plotting.plot_score(table, "level", ax, symlog_x=noise != "flip", dodge=0.6,
                              ylabel=metric.replace("_", " "))
     ax.set_xlabel(XLABEL.get(noise, "level"))

@@ -73,8 +73,9 @@ def weight_curves(df: pd.DataFrame, objective: int = EASY) -> pd.DataFrame:
         columns=[KNOB, "scheme", "step", "mean", "ci_low", "ci_high"])
 
 
-def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str = "hard_auc") -> Axes:
-    table = analysis.select_scores(score(df), metric)
+def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str = "hard_auc",
+         scores: pd.DataFrame | None = None) -> Axes:
+    table = analysis.select_scores(score(df) if scores is None else scores, metric)
     ax = plotting.plot_score(table, KNOB, ax, symlog_x=True, dodge=0.6, ylabel=YLABEL.get(metric, metric))
     ax.set_xlabel("saturation of the easy objective")
     return ax

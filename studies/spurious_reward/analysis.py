@@ -62,9 +62,10 @@ def headline(scores: pd.DataFrame) -> pd.DataFrame:
     }, sort_by=f"true reward, sd {levels[-1]:g}")
 
 
-def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str = "true_final") -> Axes:
+def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str = "true_final",
+         scores: pd.DataFrame | None = None) -> Axes:
     """``metric`` against the spurious reward's scale, one line per scheme with 95 % CIs."""
-    table = analysis.select_scores(score(df), metric)
+    table = analysis.select_scores(score(df) if scores is None else scores, metric)
     ax = plotting.plot_score(table, KNOB, ax, symlog_x=True, dodge=0.6, ylabel=YLABEL.get(metric, metric))
     ax.set_xlabel("spurious reward sd")
     return ax
