@@ -61,6 +61,10 @@ __all__ = [
     "studies_dir",
     "use_study_path",
     "process_pool",
+    "compact",
+    "storage_version",
+    "STORAGE_FORMAT",
+    "FLOAT32_COLUMNS",
     "ENVIRONMENTS",
     "ID_COLUMNS",
     "QUICK_STEPS",
@@ -336,6 +340,49 @@ def _cell_path(out_dir, cell: Cell) -> Path:
     return _cells_dir(out_dir) / f"{cell.key()}.parquet"
 
 
+STORAGE_FORMAT = "2"
+"""The layout of the stored Parquet files, in each file's metadata (``mowsim.storage``) beside ``mowsim.version``.
+
+1 (mowsim 0.2.0, no metadata): snappy, float64 history. 2: zstd, the history's float columns as float32
+(:data:`FLOAT32_COLUMNS`) with byte-stream-split encoding, and ``results.parquet`` consolidating the cell files of
+its run (:func:`run_study`). Both are read alike.
+"""
+
+FLOAT32_COLUMNS = frozenset(HISTORY_COLUMNS[7:])
+"""History columns stored as float32: the exact expected rewards and the batch diagnostics (7 significant digits are
+far below any CI of a study). Setting columns (``level``, ``best_value``, ...) stay float64, since analyses select
+rows by their exact values."""
+
+
+def compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the history's float64 columns (:data:`FLOAT32_COLUMNS`) as float32: what the store keeps."""
+    columns = [c for c in frame.columns if c in FLOAT32_COLUMNS and frame[c].dtype == np.float64]
+    return frame.astype(dict.fromkeys(columns, np.float32)) if columns else frame
+
+
+def _to_parquet(frame: pd.DataFrame, stream) -> None:
+    """Write ``frame`` in :data:`STORAGE_FORMAT`: zstd; floats byte-stream-split, other columns dictionary-encoded."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
+    metadata = {**(table.schema.metadata or {}), b"mowsim.version": mowsim.__version__.encode(),
+                b"mowsim.storage": STORAGE_FORMAT.encode()}
+    table = table.replace_schema_metadata(metadata)
+    pq.write_table(table, stream, compression="zstd", use_byte_stream_split=floats or False,
+                   use_dictionary=[name for name in table.column_names if name not in floats])
+
+
+def storage_version(path) -> tuple[str | None, str]:
+    """``(mowsim version, storage format)`` of a stored Parquet file; ``(None, "1")`` for mowsim 0.2.0's files."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_schema(path).metadata or {}
+    version = metadata.get(b"mowsim.version")
+    return (version.decode() if version else None, metadata.get(b"mowsim.storage", b"1").decode())
+
+
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` to ``path`` so that ``path`` never holds a partial file.
 
@@ -345,7 +392,7 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
-            frame.to_parquet(stream, index=False)
+            _to_parquet(frame, stream)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temp, path)
@@ -528,7 +575,8 @@ def run_cells(cells: Iterable[Cell], out_dir, *, executor: concurrent.futures.Ex
     cells_dir = _cells_dir(out_dir)
     cells_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(cells_dir)
-    stored = {cell.id: _cell_path(out_dir, cell).exists() for cell in cells}
+    consolidated = _consolidated_keys(out_dir)
+    stored = {cell.id: _cell_path(out_dir, cell).exists() or cell.key() in consolidated for cell in cells}
     pending = [cell for cell in cells if not stored[cell.id]]
     skipped = [cell.id for cell in cells if stored[cell.id]]
     completed: list[str] = []
@@ -598,7 +646,7 @@ def _drive(executor, pending, out_dir, completed, failures, progress, n_skipped)
                      f"the worker runs another mowsim version than this process ({mowsim.__version__}). Install the "
                      "same version on every worker.")
         if error is None:
-            _write_atomic(frame, _cell_path(out_dir, cell))
+            _write_atomic(compact(frame), _cell_path(out_dir, cell))
             completed.append(cell.id)
         else:
             failures[cell.id] = error
@@ -669,32 +717,84 @@ def _cell_order(frame: pd.DataFrame) -> pd.DataFrame:
 _CATEGORY_COLUMNS = ("study", "env", "scheme")
 
 
-def load_results(out_dir, cells: Iterable[Cell] | None = None, *, strict: bool = False) -> pd.DataFrame:
-    """Merge the stored cell files of ``out_dir/cells`` (only those of ``cells`` if given) into one tidy table.
+RESULTS_FILE = "results.parquet"
+"""A study's merged table (:func:`run_study`); it also holds the cells of its run, whose own files it replaces."""
 
-    Rows are sorted by (study, cell index, cell key, scheme, seed, step, objective) and ``study``, ``env`` and
-    ``scheme`` are categoricals with sorted categories, so the table depends only on which cells are stored, never
-    on the order, process or machine they ran in. ``strict=True`` raises if a cell of ``cells`` is not stored.
+
+def _consolidated_keys(out_dir) -> set:
+    """The cell keys whose rows ``out_dir/results.parquet`` holds (read from that one column)."""
+    import pyarrow.parquet as pq
+
+    path = Path(out_dir) / RESULTS_FILE
+    if not path.is_file() or "cell_key" not in pq.read_schema(path).names:
+        return set()
+    return set(pq.read_table(path, columns=["cell_key"]).column("cell_key").unique().to_pylist())
+
+
+def _read_consolidated(out_dir, keys) -> pd.DataFrame | None:
+    keys = sorted(keys)
+    if not keys:
+        return None
+    frame = pd.read_parquet(Path(out_dir) / RESULTS_FILE, filters=[("cell_key", "in", keys)])
+    return frame.astype({name: str for name in _CATEGORY_COLUMNS if name in frame})
+
+
+def load_results(out_dir, cells: Iterable[Cell] | None = None, *, strict: bool = False) -> pd.DataFrame:
+    """Merge the stored cells of ``out_dir`` (only those of ``cells`` if given) into one tidy table.
+
+    A cell is stored as ``cells/<key>.parquet`` or, once :func:`run_study` has consolidated its run, as rows of
+    ``results.parquet``. Rows are sorted by (study, cell index, cell key, scheme, seed, step, objective) and
+    ``study``, ``env`` and ``scheme`` are categoricals with sorted categories, so the table depends only on which
+    cells are stored, never on the order, process or machine they ran in. ``strict=True`` raises if a cell of
+    ``cells`` is not stored.
     """
     cells_dir = _cells_dir(out_dir)
+    consolidated = _consolidated_keys(out_dir)
     if cells is None:
         paths = sorted(cells_dir.glob("*.parquet"))
+        from_results = consolidated - {path.stem for path in paths}
     else:
         wanted = _unique_cells(cells)
         paths = [_cell_path(out_dir, cell) for cell in wanted]
-        missing = [cell.id for cell, path in zip(wanted, paths) if not path.exists()]
+        missing = [cell.id for cell, path in zip(wanted, paths)
+                   if not path.exists() and cell.key() not in consolidated]
         if missing and strict:
-            raise ValueError(f"{len(missing)} cells are not stored in {cells_dir}: {', '.join(missing[:10])}"
+            raise ValueError(f"{len(missing)} cells are not stored in {out_dir}: {', '.join(missing[:10])}"
                              f"{' ...' if len(missing) > 10 else ''}. Run them first (mowsim study NAME).")
+        from_results = {cell.key() for cell, path in zip(wanted, paths) if not path.exists()} & consolidated
         paths = sorted(path for path in paths if path.exists())
-    if not paths:
+    frames = [pd.read_parquet(path) for path in paths]
+    rows = _read_consolidated(out_dir, from_results)
+    if rows is not None:
+        frames.append(rows)
+    if not frames:
         return pd.DataFrame()
-    frame = pd.concat([pd.read_parquet(path) for path in paths], ignore_index=True)
+    frame = pd.concat(frames, ignore_index=True)
     for name in _CATEGORY_COLUMNS:
         if name in frame:
             values = frame[name].astype(str)
             frame[name] = pd.Categorical(values, categories=sorted(values.unique()))
     return _cell_order(frame)
+
+
+def _consolidate(out_dir: Path, results: pd.DataFrame, cells: list) -> None:
+    """Make ``out_dir/results.parquet`` the one copy of ``results`` (the cells of this run).
+
+    Crash-safe in this order: cells that the old ``results.parquet`` held but this run does not (another scale of
+    the study) get their own files back; the new table is written atomically; only then are the files of the cells
+    it holds deleted. At every point each stored cell is in a cell file or in ``results.parquet``.
+    """
+    keep = {cell.key() for cell in cells}
+    others = _consolidated_keys(out_dir) - keep - {p.stem for p in _cells_dir(out_dir).glob("*.parquet")}
+    rows = _read_consolidated(out_dir, others)
+    if rows is not None:
+        for key, group in rows.groupby("cell_key", sort=True):
+            _write_atomic(group.reset_index(drop=True), _cells_dir(out_dir) / f"{key}.parquet")
+    _write_atomic(results, out_dir / RESULTS_FILE)
+    held = set(results["cell_key"].astype(str)) if "cell_key" in results else set()
+    for key in sorted(held & keep):
+        with contextlib.suppress(FileNotFoundError):
+            (_cells_dir(out_dir) / f"{key}.parquet").unlink()
 
 
 def studies_dir() -> Path:
@@ -803,7 +903,8 @@ def run_study(name: str, out_dir, *, quick: bool = False, testing: bool = False,
     """Run study ``name`` into ``out_dir/<name>/``: ``cells/`` (the store) and ``results.parquet``.
 
     ``results.parquet`` is the merged table of exactly this run's cells, written atomically at the end (also when
-    some cells failed: it then lacks them, and the report says which).
+    some cells failed: it then lacks them, and the report says which). It is then the only copy of those cells: their
+    files in ``cells/`` are deleted (:func:`_consolidate`), and a rerun finds them stored in it.
     """
     cells = study_cells(name, quick=quick, testing=testing)
     study_dir = Path(out_dir) / name
@@ -812,5 +913,5 @@ def run_study(name: str, out_dir, *, quick: bool = False, testing: bool = False,
     if study_limit is not None and executor is None:
         max_workers = min(max_workers or study_limit, study_limit)
     report = run_cells(cells, study_dir, executor=executor, max_workers=max_workers, progress=progress)
-    _write_atomic(report.results, study_dir / "results.parquet")
+    _consolidate(study_dir, report.results, cells)
     return report

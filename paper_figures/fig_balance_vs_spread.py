@@ -19,11 +19,12 @@ STUDIES = ("balance_vs_spread",)
 def main(results_dir, out_dir) -> list[Path]:
     df = analysis.read_results(results_dir, "balance_vs_spread")
     study = analysis.study_analysis("balance_vs_spread")
+    scores = study.score(df)  # once for both panels
     with plotting.paper_style():
         fig, axes = plotting.new_figure(1, 2, panel_size=(plotting.SINGLE_COLUMN, 2.6))
-        study.plot(df, axes[0, 0])
+        study.plot(df, axes[0, 0], scores=scores)
         axes[0, 0].set_title("best@k, downstream weightings")
-        study.plot(df, axes[0, 1], metric="hidden_auc")
+        study.plot(df, axes[0, 1], metric="hidden_auc", scores=scores)
         axes[0, 1].set_title("hidden reward (AUC)")
         for ax in axes[0]:
             ax.set_ylabel("balance - spread")

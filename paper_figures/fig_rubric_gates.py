@@ -19,10 +19,11 @@ PANELS = (("true_auc", "true reward (AUC)"), ("accepted", "accepted share"), ("h
 def main(results_dir, out_dir) -> list[Path]:
     df = analysis.read_results(results_dir, "rubric_gates")
     study = analysis.study_analysis("rubric_gates")
+    scores = study.score(df)  # once for every panel
     with plotting.paper_style():
         fig, axes = plotting.new_figure(1, 3, panel_size=(2.4, 2.4))
         for ax, (metric, title) in zip(axes[0], PANELS):
-            study.plot(df, ax, metric=metric)
+            study.plot(df, ax, metric=metric, scores=scores)
             ax.set_title(title)
             ax.set_ylabel("dense - gate")
             ax.set_xlabel("correlation with quality")

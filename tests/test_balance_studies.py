@@ -36,7 +36,8 @@ def test_testing_cells_run_and_score(study):
     frame = _tiny_frame(study, cells)
     scored = analysis.study_analysis(study.NAME).score(frame)
     assert {"scheme", "metric", "mean", "ci_low", "ci_high", "n"} <= set(scored.columns)
-    assert scored["mean"].notna().all()
+    defined = ~scored["metric"].str.startswith("crossover:")  # NaN when the gap never changes sign (documented)
+    assert scored.loc[defined, "mean"].notna().all()
 
 
 def test_balance_vs_spread_regime_and_crossover_on_quick_cells():
@@ -53,7 +54,10 @@ def test_balance_vs_spread_regime_and_crossover_on_quick_cells():
     found = study.crossover(frame)
     assert set(found) == {"metric", "crossover", "ci_low", "ci_high", "no_crossing_share", "n"}
     assert study.plot(frame).lines
-    assert "best_at_4_dirichlet" in study.headline(frame)
+    scores = study.score(frame)
+    assert "best@4" in study.answer(scores)
+    assert set(study.headline(scores)["metric"]) == {"gap:best_at_1_dirichlet", "gap:best_at_4_dirichlet",
+                                                     "gap:best_at_16_dirichlet", "gap:hidden_auc"}
 
 
 def test_crossing_rule_hand_worked():
@@ -86,5 +90,21 @@ def test_rubric_gates_regime_on_quick_cells():
     for metric in study.METRICS:
         table = study.regime(frame, metric)
         assert len(table) == 2 and table["mean"].notna().all()
-    assert study.plot(frame).lines
-    assert "true_auc" in study.headline(frame) and "hacking_rate" in study.headline(frame)
+    scores = study.score(frame)
+    assert study.plot(frame, scores=scores).lines
+    assert "true_auc" in study.answer(scores) and "hacking_rate" in study.answer(scores)
+    assert set(study.headline(scores)["metric"]) == {f"gap:{m}" for m in study.METRICS}
+
+
+def test_claims_are_registered_with_rules_that_read_the_studies():
+    from mowsim import claims
+    from mowsim.claims.ledger import evaluate
+
+    ids = ("balance-spread-crossover", "balance-hidden-conflict", "gate-beats-gameable")
+    assert set(ids) <= set(claims.available())
+    module = sweep.load_study("rubric_gates")
+    cells = [c for c in module.QUICK if dict(c.setting)["correlation"] in (-0.9, -0.6)]
+    runs = analysis.study_analysis("rubric_gates").per_run(_tiny_frame(module, cells))
+    verdict = evaluate("gate-beats-gameable", {"rubric_gates": runs}, "results")
+    assert verdict.verdict in ("holds", "holds only when", "fails", "inconclusive") and verdict.n == 2
+    assert evaluate("balance-spread-crossover", {"balance_vs_spread": None}, "results").verdict == "inconclusive"

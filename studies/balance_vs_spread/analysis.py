@@ -51,10 +51,60 @@ def per_run(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+GAP = "balance - spread"
+"""The ``scheme`` of the regime-map rows in :func:`score` (metric ``gap:<metric>``) and of the crossover rows
+(metric ``crossover:<metric>``, structure NaN, ``mean`` the crossover and ``n`` the pairs)."""
+
+
 def score(df: pd.DataFrame) -> pd.DataFrame:
-    """Per (structure, method): every metric of :data:`METRICS` with bootstrap CIs (the common long format)."""
+    """Per (structure, method): every metric of :data:`METRICS` with bootstrap CIs (the common long format), then
+    the regime map (balance-minus-spread gap per structure) of the best@k and hidden-reward metrics and the best@k
+    crossovers, as rows of ``scheme`` :data:`GAP`."""
     runs = per_run(df)
-    return pd.concat([analysis.score_table(runs, metric, knobs=[KNOB]) for metric in METRICS], ignore_index=True)
+    tables = [analysis.score_table(runs, metric, knobs=[KNOB]) for metric in METRICS]
+    if not (set(BALANCING) & set(runs["scheme"]) and SPREAD in set(runs["scheme"])):
+        return pd.concat(tables, ignore_index=True)  # a subset of the schemes: no regime map
+    for metric in CROSSOVER_METRICS + ("hidden_auc",):
+        gaps = _regime(runs, metric).assign(scheme=GAP, metric=f"gap:{metric}")
+        tables.append(gaps)
+    for metric in CROSSOVER_METRICS:
+        found = _crossover(runs, metric)
+        tables.append(pd.DataFrame([{KNOB: np.nan, "scheme": GAP, "metric": f"crossover:{metric}",
+                                     "mean": found["crossover"], "ci_low": found["ci_low"],
+                                     "ci_high": found["ci_high"], "n": found["n"]}]))
+    return pd.concat(tables, ignore_index=True)
+
+
+def answer(scores: pd.DataFrame) -> str:
+    """The study's answer, every number read from ``scores``."""
+    def row(metric, **where):
+        rows = scores[scores["metric"] == metric]
+        for column, value in where.items():
+            rows = rows[np.isclose(rows[column], value)]
+        return rows.iloc[0]
+
+    cross = row(f"crossover:{CROSSOVER_METRIC}")
+    if np.isfinite(cross["mean"]):
+        where = (f"Spreading (vpo on sets of 3) starts to beat balancing on best@4 under downstream weightings at "
+                 f"structure {cross['mean']:.2f} [{cross['ci_low']:.2f}, {cross['ci_high']:.2f}] "
+                 f"({int(cross['n'])} (instance, seed) pairs)")
+    else:
+        where = "The balance-minus-spread gap on best@4 never turns from positive to non-positive along the axis"
+    gaps = scores[scores["metric"] == "gap:hidden_auc"].sort_values(KNOB)
+    inside = gaps[(gaps[KNOB] > 1.0) & (gaps[KNOB] < gaps[KNOB].max())]
+    hidden = "; ".join(f"at structure {r[KNOB]:g} balance minus spread on the hidden-reward AUC is {r['mean']:+.3f} "
+                       f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]" for _, r in inside.iterrows())
+    others = ", ".join(f"best@{m.split('_')[2]} "
+                       + (f"{row(f'crossover:{m}')['mean']:.2f}" if np.isfinite(row(f"crossover:{m}")["mean"])
+                          else "none") for m in CROSSOVER_METRICS if m != CROSSOVER_METRIC)
+    hidden = f"{hidden[0].upper()}{hidden[1:]}." if hidden else "No conflicting level inside the axis."
+    return f"{where}; crossovers of the other k: {others}. {hidden}"
+
+
+def headline(scores: pd.DataFrame) -> pd.DataFrame:
+    """The regime map: balance-minus-spread gap per structure for best@1/4/16 (downstream) and the hidden reward."""
+    gaps = scores[scores["metric"].str.startswith("gap:")]
+    return gaps[[KNOB, "metric", "mean", "ci_low", "ci_high", "n"]].reset_index(drop=True)
 
 
 def _paired_gaps(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -78,7 +128,11 @@ def _crossing(levels: np.ndarray, gap: np.ndarray) -> float:
 
 def regime(df: pd.DataFrame, metric: str = CROSSOVER_METRIC) -> pd.DataFrame:
     """Per structure: the balance-minus-spread gap of ``metric`` (``mean``, ``ci_low``, ``ci_high``, ``n``)."""
-    gaps = _paired_gaps(per_run(df), metric).dropna()
+    return _regime(per_run(df), metric)
+
+
+def _regime(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
+    gaps = _paired_gaps(runs, metric).dropna()
     rng = np.random.default_rng(SEED)
     values = gaps.to_numpy()
     picks = rng.integers(0, len(values), size=(N_BOOT, len(values)))
@@ -94,7 +148,11 @@ def crossover(df: pd.DataFrame, metric: str = CROSSOVER_METRIC) -> dict:
     Returns ``{"metric", "crossover", "ci_low", "ci_high", "no_crossing_share", "n"}``; ``crossover`` is NaN when
     the mean gap never changes sign from positive to non-positive along the axis.
     """
-    gaps = _paired_gaps(per_run(df), metric).dropna()
+    return _crossover(per_run(df), metric)
+
+
+def _crossover(runs: pd.DataFrame, metric: str) -> dict:
+    gaps = _paired_gaps(runs, metric).dropna()
     levels = gaps.columns.to_numpy(dtype=np.float64)
     values = gaps.to_numpy()
     point = _crossing(levels, values.mean(axis=0))
@@ -116,7 +174,8 @@ GAP_COLORS = {"best_at_1_dirichlet": "#88CCEE", "best_at_4_dirichlet": "#44AA99"
               "hidden_auc": "#882255"}
 
 
-def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str | tuple = CROSSOVER_METRICS) -> Axes:
+def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str | tuple = CROSSOVER_METRICS,
+         scores: pd.DataFrame | None = None) -> Axes:
     """The regime map: balance-minus-spread gap of ``metric`` (one name or several) against the structure knob,
     with CI bands; for :data:`CROSSOVER_METRIC` also the crossover (dotted line, shaded CI) when there is one."""
     if ax is None:
@@ -125,39 +184,26 @@ def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str | tuple = CROS
         _, axes = new_figure()
         ax = axes[0, 0]
     metrics = (metric,) if isinstance(metric, str) else tuple(metric)
+    scores = score(df) if scores is None else scores
     for name in metrics:
-        table = regime(df, name)
+        table = scores[scores["metric"] == f"gap:{name}"].sort_values(KNOB)
+        if table.empty:  # the results lack the balancing schemes or vpo (m=3)
+            continue
         x = table[KNOB].to_numpy()
         color = GAP_COLORS.get(name, "0.3")
         ax.fill_between(x, table["ci_low"], table["ci_high"], color=color, alpha=0.2, linewidth=0)
         ax.plot(x, table["mean"], color=color, marker="o", label=name.replace("_dirichlet", "").replace("_at_", "@"))
     ax.axhline(0.0, color="0.3", linewidth=0.8)
-    if CROSSOVER_METRIC in metrics:
-        found = crossover(df, CROSSOVER_METRIC)
-        if np.isfinite(found["crossover"]):
-            ax.axvline(found["crossover"], color="0.2", linestyle=":")
+    crossing = scores[scores["metric"] == f"crossover:{CROSSOVER_METRIC}"]
+    if CROSSOVER_METRIC in metrics and len(crossing):
+        found = crossing.iloc[0]
+        if np.isfinite(found["mean"]):
+            ax.axvline(found["mean"], color="0.2", linestyle=":")
             if np.isfinite(found["ci_low"]):
                 ax.axvspan(found["ci_low"], found["ci_high"], color="0.5", alpha=0.15, linewidth=0)
-    if len(metrics) > 1:
+    if len(metrics) > 1 and ax.lines:
         ax.legend(frameon=False)
     ax.set_xlabel("structure: one hidden reward (0) -> uncorrelated (1) -> conflicting (2)")
     ax.set_ylabel("balance - spread")
     return ax
 
-
-def headline(df: pd.DataFrame) -> str:
-    """The study's answer in one paragraph, every number computed from ``df`` (for a report or a claims ledger)."""
-    found = crossover(df)
-    hidden = regime(df, "hidden_auc")
-    conflicting = hidden[(hidden[KNOB] > 1.0) & (hidden[KNOB] < hidden[KNOB].max())]
-    wins = conflicting[conflicting["ci_low"] > 0]
-    if np.isfinite(found["crossover"]):
-        where = (f"spreading (vpo, m=3) starts to beat balancing on {found['metric']} at structure "
-                 f"{found['crossover']:.2f} [{found['ci_low']:.2f}, {found['ci_high']:.2f}]")
-    else:
-        where = f"the balance-minus-spread gap on {found['metric']} never turns from positive to non-positive"
-    hidden_text = ("balancing wins on the hidden reward in the conflicting world at structure "
-                   + ", ".join(f"{row[KNOB]:g} (+{row['mean']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}])"
-                               for _, row in wins.iterrows())
-                   if len(wins) else "balancing never wins on the hidden reward in the conflicting world")
-    return f"{where} (n = {found['n']} pairs); {hidden_text}."

@@ -38,15 +38,45 @@ def per_run(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+GAP = "dense - gate"
+"""The ``scheme`` of the regime-map rows in :func:`score` (metric ``gap:<metric>``)."""
+
+
 def score(df: pd.DataFrame) -> pd.DataFrame:
-    """Per (correlation, scheme): every metric of :data:`METRICS` with bootstrap CIs (the common long format)."""
+    """Per (correlation, scheme): every metric of :data:`METRICS` with bootstrap CIs (the common long format), then
+    the regime map (dense-minus-gate gap per correlation) of every metric, as rows of ``scheme`` :data:`GAP`."""
     runs = per_run(df)
-    return pd.concat([analysis.score_table(runs, metric, knobs=[KNOB]) for metric in METRICS], ignore_index=True)
+    tables = [analysis.score_table(runs, metric, knobs=[KNOB]) for metric in METRICS]
+    if set(DENSE) & set(runs["scheme"]) and GATE in set(runs["scheme"]):  # else a subset: no regime map
+        tables += [_regime(runs, metric).assign(scheme=GAP, metric=f"gap:{metric}") for metric in METRICS]
+    return pd.concat(tables, ignore_index=True)
+
+
+def answer(scores: pd.DataFrame) -> str:
+    """The study's answer, every number read from ``scores``."""
+    parts = []
+    for metric, gate_better in (("true_auc", "below"), ("accepted", "below"), ("hacking_rate", "above")):
+        gaps = scores[scores["metric"] == f"gap:{metric}"].sort_values(KNOB, ascending=False)
+        favours = gaps[gaps["ci_high"] < 0] if gate_better == "below" else gaps[gaps["ci_low"] > 0]
+        levels = ", ".join(f"{r[KNOB]:g} ({r['mean']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}])"
+                           for _, r in favours.iterrows())
+        parts.append(f"the gate is better on {metric} at correlation {levels}" if levels
+                     else f"the gate is never better on {metric}")
+    return "Dense minus gate, 95 % CIs: " + "; ".join(parts) + "."
+
+
+def headline(scores: pd.DataFrame) -> pd.DataFrame:
+    """The regime map: dense-minus-gate gap per correlation for every metric."""
+    gaps = scores[scores["metric"].str.startswith("gap:")]
+    return gaps[[KNOB, "metric", "mean", "ci_low", "ci_high", "n"]].reset_index(drop=True)
 
 
 def regime(df: pd.DataFrame, metric: str = "true_auc") -> pd.DataFrame:
     """Per correlation: the dense-minus-gate gap of ``metric`` (``mean``, ``ci_low``, ``ci_high``, ``n``)."""
-    runs = per_run(df)
+    return _regime(per_run(df), metric)
+
+
+def _regime(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     table = runs.pivot_table(index=["instance", "seed", KNOB], columns="scheme", values=metric, observed=True)
     dense = [s for s in DENSE if s in table]
     if not dense or GATE not in table:
@@ -60,14 +90,15 @@ def regime(df: pd.DataFrame, metric: str = "true_auc") -> pd.DataFrame:
                          "n": len(values)})
 
 
-def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str = "true_auc") -> Axes:
+def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str = "true_auc",
+         scores: pd.DataFrame | None = None) -> Axes:
     """The regime map: dense-minus-gate gap of ``metric`` against the criterion's correlation with quality."""
     if ax is None:
         from mowsim.plotting import new_figure
 
         _, axes = new_figure()
         ax = axes[0, 0]
-    table = regime(df, metric)
+    table = scores[scores["metric"] == f"gap:{metric}"].sort_values(KNOB) if scores is not None else regime(df, metric)
     x = table[KNOB].to_numpy()
     ax.fill_between(x, table["ci_low"], table["ci_high"], color="#117733", alpha=0.25, linewidth=0)
     ax.plot(x, table["mean"], color="#117733", marker="H")
@@ -77,16 +108,3 @@ def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str = "true_auc") 
     ax.invert_xaxis()
     return ax
 
-
-def headline(df: pd.DataFrame) -> str:
-    """The study's answer in one paragraph, every number computed from ``df`` (for a report or a claims ledger)."""
-    parts = []
-    for metric, better in (("true_auc", "gate"), ("hacking_rate", "gate")):
-        table = regime(df, metric)
-        # a negative dense-minus-gate gap on the true reward, a positive one on hacking, favours the gate
-        favours = table[table["ci_high"] < 0] if metric == "true_auc" else table[table["ci_low"] > 0]
-        levels = ", ".join(f"{row[KNOB]:g} ({row['mean']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}])"
-                           for _, row in favours.iterrows())
-        parts.append(f"the {better} is better on {metric} at correlation {levels}" if levels
-                     else f"the {better} is never better on {metric}")
-    return "; ".join(parts) + " (dense minus gate, 95 % CIs)."
