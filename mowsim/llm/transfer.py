@@ -37,6 +37,7 @@ import dataclasses
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +48,8 @@ from mowsim.llm import stats
 from mowsim.llm.stress import Variant
 from mowsim.sweep import Cell, run_cells
 
-__all__ = ["TransferConfig", "LLMCell", "run", "sim_cells", "llm_cells", "predict", "transfer_table", "QUICK",
-           "FULL", "SIM_STUDY", "LLM_STUDY"]
+__all__ = ["TransferConfig", "LLMCell", "run", "sim_cells", "llm_cells", "predict", "transfer_table", "plot_transfer",
+           "report_markdown", "read_events", "QUICK", "FULL", "SIM_STUDY", "LLM_STUDY"]
 
 SIM_STUDY = "llm_transfer_sim"
 LLM_STUDY = "llm_transfer"
@@ -158,10 +159,11 @@ def sim_cells(config: TransferConfig) -> list[Cell]:
 class LLMCell(Cell):
     """One LLM run: ``scheme`` on ``variant`` with training seed ``seed``, as a sweep cell.
 
-    The base fields carry the run's configuration: ``env``/``env_kwargs`` name the matching simulation (not run
-    here), ``steps``, ``group_size`` (G), ``n_groups`` (prompts per step), ``lr``, ``ddof``, ``eps`` the GRPO run's,
-    ``setting`` the variant. The key covers every field but the runtime ones (``workdir``, ``device``,
-    ``threads``): where and on what a run executes does not change which experiment it is.
+    The base fields carry the run's configuration: ``steps``, ``group_size`` (G), ``n_groups`` (prompts per step),
+    ``lr``, ``ddof``, ``eps`` are the GRPO run's, ``setting`` the variant. ``env`` names the simulated world
+    (``env_kwargs`` stays empty: the matching simulation lives in the sim cells, so changing it does not invalidate
+    finished LLM runs). The key covers every field but the runtime ones (``workdir``, ``device``, ``threads``):
+    where and on what a run executes does not change which experiment it is.
     """
 
     seed: int = 0
@@ -195,11 +197,11 @@ def llm_cells(config: TransferConfig, warm_start_key: str) -> list[LLMCell]:
     """One :class:`LLMCell` per (variant, seed, scheme)."""
     cells = []
     for variant in config.variants:
-        env, env_kwargs = variant.sim_env()
+        env, _ = variant.sim_env()
         for seed in range(config.seeds):
             for scheme in config.schemes:
                 cells.append(LLMCell(
-                    study=LLM_STUDY, index=len(cells), env=env, env_kwargs=env_kwargs, scheme=scheme, seeds=1,
+                    study=LLM_STUDY, index=len(cells), env=env, env_kwargs=(), scheme=scheme, seeds=1,
                     steps=config.steps, group_size=config.num_generations, n_groups=config.prompts_per_step,
                     lr=config.learning_rate, ddof=1, eps=1e-4, setting=_variant_setting(variant), seed=seed,
                     temperature=config.temperature, max_completion_length=config.max_completion_length,
@@ -225,6 +227,13 @@ def read_events(workdir) -> list[dict]:
 
 
 def _run_llm_cell(cell: LLMCell) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        # transformers 5 deprecates the gradient_checkpointing names that TRL 1.16 still calls, once per run
+        warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)
+        return _train_llm_cell(cell)
+
+
+def _train_llm_cell(cell: LLMCell) -> pd.DataFrame:
     from mowsim.llm import harness  # the llm extra: only when an LLM cell runs
     from mowsim.llm import model as llm_model
     from mowsim.llm.tasks import AdditionTask
@@ -446,8 +455,12 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 def run(config: TransferConfig, *, executor: concurrent.futures.Executor | None = None, progress: bool = True,
         log=print) -> dict:
     """Predictions, then the LLM cells, then the transfer table; returns the tables and both sweep reports."""
-    from mowsim.llm import model as llm_model  # the llm extra
+    import torch  # the llm extra
 
+    from mowsim.llm import model as llm_model
+
+    if config.device == "cpu":  # the warm start runs here: two threads on two shared cores were 10-20x slower
+        torch.set_num_threads(config.threads)
     out = Path(config.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -505,3 +518,40 @@ def _warm_start_metrics(model_path, config: TransferConfig) -> dict:
     task = AdditionTask()
     return llm_model.evaluate(model, tokenizer, task, task.held_out(config.n_eval),
                               max_new_tokens=config.max_completion_length, device=config.device)
+
+
+def report_markdown(out) -> str:
+    """The stored transfer tables of ``out`` as Markdown: per variant, then per predicted pair (docs/LLM.md)."""
+    out = Path(out)
+    table = pd.read_csv(out / "transfer.csv")
+    pairs = pd.read_csv(out / "transfer_pairs.csv")
+    schemes = pd.read_csv(out / "transfer_schemes.csv")
+    lines = ["| variant | ranked by | schemes | Kendall tau | p (one-sided, exact) | sim-separated pairs | "
+             "LLM agrees in sign | LLM separates too | ... with disjoint CIs | LLM separates, opposite sign |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for _, row in table.iterrows():
+        lines.append(f"| {row['variant']} | {row['ranked_by']} | {row['n_schemes']} | {row['kendall_tau']:.3f} | "
+                     f"{row['p_value']:.3f} | {row['sim_separated_pairs']} | {row['llm_sign_agrees']} | "
+                     f"{row['llm_separates_too']} | {row['llm_separates_with_disjoint_cis']} | "
+                     f"{row['llm_separates_opposite_sign']} |")
+    lines += ["", "| variant | scheme | sim value AUC | sim effect [95 % CI] | LLM value AUC | LLM effect [95 % CI] | "
+              "sim rank | LLM rank |", "|---|---|---|---|---|---|---|---|"]
+    for _, row in schemes.iterrows():
+        def effect(prefix):
+            if not np.isfinite(row[f"{prefix}_effect"]):
+                return "-"
+            return (f"{row[f'{prefix}_effect']:+.3f} [{row[f'{prefix}_effect_low']:+.3f}, "
+                    f"{row[f'{prefix}_effect_high']:+.3f}]")
+        lines.append(f"| {row['variant']} | {row['scheme']} | {row['sim_outcome']:.3f} | {effect('sim')} | "
+                     f"{row['llm_outcome']:.3f} [{row['llm_outcome_low']:.3f}, {row['llm_outcome_high']:.3f}] | "
+                     f"{effect('llm')} | {row['sim_rank']:g} | {row['llm_rank']:g} |")
+    predicted = pairs[pairs["sim_separates"]]
+    lines += ["", "| variant | pair (a - b) | sim difference [95 % CI] | LLM difference [95 % CI] | sign agrees | "
+              "LLM separates | disjoint CIs |", "|---|---|---|---|---|---|---|"]
+    for _, row in predicted.iterrows():
+        lines.append(f"| {row['variant']} | {row['a']} - {row['b']} | {row['sim_diff']:+.3f} "
+                     f"[{row['sim_diff_low']:+.3f}, {row['sim_diff_high']:+.3f}] | {row['llm_diff']:+.3f} "
+                     f"[{row['llm_diff_low']:+.3f}, {row['llm_diff_high']:+.3f}] | "
+                     f"{'yes' if row['sign_agrees'] else 'no'} | {'yes' if row['llm_separates'] else 'no'} | "
+                     f"{'yes' if row['llm_cis_disjoint'] else 'no'} |")
+    return "\n".join(lines) + "\n"
