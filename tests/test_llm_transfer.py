@@ -133,7 +133,8 @@ def test_two_step_transfer_smoke_run_through_the_cli(transfer, tmp_path, monkeyp
             "--out", str(out)]
     assert cli.main(argv) == 0
     for name in ("predictions.csv", "prediction_pairs.csv", "transfer.csv", "transfer_pairs.csv",
-                 "transfer_schemes.csv", "llm_runs.csv", "transfer.png", "transfer.pdf", "run.json"):
+                 "transfer_schemes.csv", "llm_runs.csv", "transfer.png", "transfer.pdf", "run.json",
+                 "predictions_accuracy_auc.csv", "transfer_accuracy_auc.csv"):
         assert (out / name).exists(), name
     predictions = pd.read_csv(out / "predictions.csv")
     assert list(predictions["variant"]) == ["clean", "clean", "noise-1", "noise-1"]
@@ -145,6 +146,7 @@ def test_two_step_transfer_smoke_run_through_the_cli(transfer, tmp_path, monkeyp
     runs = pd.read_csv(out / "llm_runs.csv")
     assert len(runs) == 4 and (runs["steps"] == 2).all() and np.isfinite(runs["value_auc"]).all()
     assert "kendall_tau" in capsys.readouterr().out
+    assert "| noise-1 | effect on value_auc | 2 |" in transfer.report_markdown(out)
 
     events = [e["event"] for e in transfer.read_events(out)]
     first_llm = events.index("llm_first_step")

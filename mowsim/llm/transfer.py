@@ -54,6 +54,9 @@ __all__ = ["TransferConfig", "LLMCell", "run", "sim_cells", "llm_cells", "predic
 SIM_STUDY = "llm_transfer_sim"
 LLM_STUDY = "llm_transfer"
 METRIC = "value_auc"
+SECONDARY = "accuracy_auc"
+"""Also tabulated, with its own predictions written before the LLM runs: accuracy alone (the toy's format is barely
+learned within the quick horizon, so its value AUC is mostly accuracy; the LLM's moves in format first)."""
 EVENTS = "events.jsonl"
 
 
@@ -313,15 +316,15 @@ def _sim_runs(results: pd.DataFrame) -> pd.DataFrame:
     return runs.merge(weight.reset_index(), on=["cell_id", "run"], how="left")
 
 
-def _scheme_table(runs: pd.DataFrame, variants, schemes, prefix: str) -> pd.DataFrame:
+def _scheme_table(runs: pd.DataFrame, variants, schemes, prefix: str, metric: str = METRIC) -> pd.DataFrame:
     """Per (variant, scheme): outcome and effect (vs clean) with CIs, and the rank of the ranked quantity."""
     rows = []
     clean = variants[0].name
     for variant in variants:
         for scheme in schemes:
             mine = runs[(runs["variant"] == variant.name) & (runs["scheme"] == scheme)]
-            values = mine[METRIC].to_numpy()
-            base = runs[(runs["variant"] == clean) & (runs["scheme"] == scheme)][METRIC].to_numpy()
+            values = mine[metric].to_numpy()
+            base = runs[(runs["variant"] == clean) & (runs["scheme"] == scheme)][metric].to_numpy()
             outcome = stats.contrast_ci([values], [1])
             effect = stats.contrast_ci([values, base], [1, -1]) if variant.name != clean else (np.nan,) * 3
             rows.append({"variant": variant.name, "kind": variant.kind, "level": variant.level, "scheme": scheme,
@@ -338,13 +341,13 @@ def _scheme_table(runs: pd.DataFrame, variants, schemes, prefix: str) -> pd.Data
     return table
 
 
-def _pair_table(runs: pd.DataFrame, variants, schemes, prefix: str) -> pd.DataFrame:
+def _pair_table(runs: pd.DataFrame, variants, schemes, prefix: str, metric: str = METRIC) -> pd.DataFrame:
     """Per variant and pair (a, b): the difference of the ranked quantity (a minus b) with a CI."""
     rows = []
     clean = variants[0].name
     for variant in variants:
         def sample(name, scheme):
-            return runs[(runs["variant"] == name) & (runs["scheme"] == scheme)][METRIC].to_numpy()
+            return runs[(runs["variant"] == name) & (runs["scheme"] == scheme)][metric].to_numpy()
 
         for i, a in enumerate(schemes):
             for b in schemes[i + 1:]:
@@ -360,27 +363,27 @@ def _pair_table(runs: pd.DataFrame, variants, schemes, prefix: str) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def predict(results: pd.DataFrame, config: TransferConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The simulated predictions from the sim cells' results: (per scheme, per pair)."""
+def predict(results: pd.DataFrame, config: TransferConfig, metric: str = METRIC) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The simulated predictions of ``metric`` from the sim cells' results: (per scheme, per pair)."""
     runs = _sim_runs(results)
-    table = _scheme_table(runs, config.variants, config.schemes, "sim")
+    table = _scheme_table(runs, config.variants, config.schemes, "sim", metric)
     weights = runs.groupby(["variant", "scheme"], observed=True)["weight_last"].mean().rename("sim_weight_last")
     table = table.merge(weights.reset_index(), on=["variant", "scheme"], how="left")
-    return table, _pair_table(runs, config.variants, config.schemes, "sim")
+    return table, _pair_table(runs, config.variants, config.schemes, "sim", metric)
 
 
 # ------------------------------------------------------------------------------------------------ the table
 
 
 def transfer_table(predictions: pd.DataFrame, prediction_pairs: pd.DataFrame, llm_runs: pd.DataFrame,
-                   config: TransferConfig):
-    """(per variant, per pair, per scheme) tables joining the predictions with the LLM outcomes."""
-    llm = _scheme_table(llm_runs, config.variants, config.schemes, "llm")
+                   config: TransferConfig, metric: str = METRIC):
+    """(per variant, per pair, per scheme) tables joining the predictions of ``metric`` with the LLM outcomes."""
+    llm = _scheme_table(llm_runs, config.variants, config.schemes, "llm", metric)
     weight_columns = [c for c in llm_runs.columns if c.startswith("weight_")]
     weights = llm_runs.groupby(["variant", "scheme"], observed=True)[weight_columns].mean().reset_index()
     schemes = predictions.merge(llm.drop(columns=["kind", "level"]), on=["variant", "scheme"]).merge(
         weights, on=["variant", "scheme"], how="left")
-    pairs = prediction_pairs.merge(_pair_table(llm_runs, config.variants, config.schemes, "llm"),
+    pairs = prediction_pairs.merge(_pair_table(llm_runs, config.variants, config.schemes, "llm", metric),
                                    on=["variant", "a", "b"])
     pairs["sign_agrees"] = np.sign(pairs["sim_diff"]) == np.sign(pairs["llm_diff"])
     quantity = {}
@@ -398,7 +401,7 @@ def transfer_table(predictions: pd.DataFrame, prediction_pairs: pd.DataFrame, ll
         held = predicted[predicted["sign_agrees"] & predicted["llm_separates"]]
         rows.append({
             "variant": variant.name, "kind": variant.kind, "level": variant.level,
-            "ranked_by": METRIC if variant.kind == "clean" else f"effect on {METRIC}",
+            "ranked_by": metric if variant.kind == "clean" else f"effect on {metric}",
             "n_schemes": len(part),
             "kendall_tau": stats.kendall_tau(part["sim_ranked"], part["llm_ranked"]),
             "p_value": stats.tau_permutation_p(part["sim_ranked"], part["llm_ranked"]),
@@ -471,7 +474,10 @@ def run(config: TransferConfig, *, executor: concurrent.futures.Executor | None 
     if not sim_report.ok:
         raise RuntimeError(f"{len(sim_report.failures)} simulation cells failed: {sorted(sim_report.failures)}.")
     predictions, prediction_pairs = predict(sim_report.results, config)
+    secondary = predict(sim_report.results, config, SECONDARY)
     _write_csv(prediction_pairs, out / "prediction_pairs.csv")
+    _write_csv(secondary[0], out / f"predictions_{SECONDARY}.csv")
+    _write_csv(secondary[1], out / f"prediction_pairs_{SECONDARY}.csv")
     _write_csv(predictions, out / "predictions.csv")
     _log_event(out, "predictions_written", sim_cells=len(sims))
     log(f"predictions: {out / 'predictions.csv'} ({sim_report.summary()}; {time.perf_counter() - started:.0f} s)")
@@ -500,6 +506,9 @@ def run(config: TransferConfig, *, executor: concurrent.futures.Executor | None 
     _write_csv(pairs, out / "transfer_pairs.csv")
     _write_csv(schemes, out / "transfer_schemes.csv")
     plot_transfer(schemes, out / "transfer", config)
+    for frame, name in zip(transfer_table(*secondary, llm_runs, config, SECONDARY),
+                           ("transfer", "transfer_pairs", "transfer_schemes")):
+        _write_csv(frame, out / f"{name}_{SECONDARY}.csv")
     total = time.perf_counter() - started
     (out / "run.json").write_text(json.dumps({"config": dataclasses.asdict(config), "warm_start": str(model_path),
                                               "warm_start_held_out": before, "total_seconds": total,
@@ -520,12 +529,13 @@ def _warm_start_metrics(model_path, config: TransferConfig) -> dict:
                               max_new_tokens=config.max_completion_length, device=config.device)
 
 
-def report_markdown(out) -> str:
-    """The stored transfer tables of ``out`` as Markdown: per variant, then per predicted pair (docs/LLM.md)."""
+def report_markdown(out, suffix: str = "") -> str:
+    """The stored transfer tables of ``out`` as Markdown: per variant, then per predicted pair (docs/LLM.md).
+    ``suffix="_accuracy_auc"`` reads the secondary metric's tables."""
     out = Path(out)
-    table = pd.read_csv(out / "transfer.csv")
-    pairs = pd.read_csv(out / "transfer_pairs.csv")
-    schemes = pd.read_csv(out / "transfer_schemes.csv")
+    table = pd.read_csv(out / f"transfer{suffix}.csv")
+    pairs = pd.read_csv(out / f"transfer_pairs{suffix}.csv")
+    schemes = pd.read_csv(out / f"transfer_schemes{suffix}.csv")
     lines = ["| variant | ranked by | schemes | Kendall tau | p (one-sided, exact) | sim-separated pairs | "
              "LLM agrees in sign | LLM separates too | ... with disjoint CIs | LLM separates, opposite sign |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -534,8 +544,8 @@ def report_markdown(out) -> str:
                      f"{row['p_value']:.3f} | {row['sim_separated_pairs']} | {row['llm_sign_agrees']} | "
                      f"{row['llm_separates_too']} | {row['llm_separates_with_disjoint_cis']} | "
                      f"{row['llm_separates_opposite_sign']} |")
-    lines += ["", "| variant | scheme | sim value AUC | sim effect [95 % CI] | LLM value AUC | LLM effect [95 % CI] | "
-              "sim rank | LLM rank |", "|---|---|---|---|---|---|---|---|"]
+    lines += ["", "| variant | scheme | sim outcome | sim effect [95 % CI] | LLM outcome [95 % CI] | "
+              "LLM effect [95 % CI] | sim rank | LLM rank |", "|---|---|---|---|---|---|---|---|"]
     for _, row in schemes.iterrows():
         def effect(prefix):
             if not np.isfinite(row[f"{prefix}_effect"]):
