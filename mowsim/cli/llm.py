@@ -15,7 +15,8 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
-                        help="one seed, 100 steps, 200 held-out problems (about 5 minutes on two CPU cores)")
+                        help="one seed, 100 steps, 200 held-out problems (about 5 minutes on two CPU cores); with "
+                             "--transfer: 3 variants x 4 schemes x 3 seeds x 40 steps (15.5 minutes measured)")
     parser.add_argument("--schemes", default=None,
                         help="comma-separated scheme names (default: rc,ac,gdpo,dvao,saw-gdpo; with --transfer "
                              "the --quick or full set)")
