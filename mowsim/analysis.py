@@ -47,6 +47,15 @@ __all__ = [
     "normalized_score",
     "best_value",
     "score_table",
+    "score_metrics",
+    "add_mean_weight",
+    "add_normalized",
+    "select_scores",
+    "score_value",
+    "score_levels",
+    "ranked",
+    "format_number",
+    "headline_table",
     "read_results",
     "study_analysis",
 ]
@@ -347,6 +356,81 @@ def score_table(per_run: pd.DataFrame, value: str, *, metric: str | None = None,
     out = summary.merge(aggregate, on=within + [by], how="left")
     out.insert(len(keys), "metric", metric or value)
     return out
+
+
+def score_metrics(per_run: pd.DataFrame, metrics, *, knobs: Sequence[str] = (),
+                  within: Sequence[str] = ()) -> pd.DataFrame:
+    """:func:`score_table` of several per-run columns, stacked: ``metrics`` maps each metric name to its column
+    (``{"true_auc": "auc"}``); a study's ``score`` is usually this one call."""
+    return pd.concat([score_table(per_run, column, metric=metric, knobs=knobs, within=within)
+                      for metric, column in dict(metrics).items()], ignore_index=True)
+
+
+def add_mean_weight(per_run: pd.DataFrame, frame: pd.DataFrame, rows: pd.Series, name: str) -> pd.DataFrame:
+    """``per_run`` with column ``name``: each run's mean effective weight over training on the history ``rows``
+    (a boolean mask of ``frame``, e.g. one objective's rows)."""
+    keys = run_columns(frame)
+    chosen = frame[rows & frame["effective_weight"].notna()]
+    weight = chosen.groupby(keys, observed=True)["effective_weight"].mean().rename(name)
+    return per_run.merge(weight.reset_index(), on=keys, how="left")
+
+
+def add_normalized(per_run: pd.DataFrame, columns: Sequence[str] = ("final",)) -> pd.DataFrame:
+    """``per_run`` with ``normalized_<column>`` (:func:`normalized_score` against the ``best_value`` column)."""
+    for column in columns:
+        per_run[f"normalized_{column}"] = normalized_score(per_run[column], per_run["initial"], per_run["best_value"])
+    return per_run
+
+
+def select_scores(scores: pd.DataFrame, metric: str, **levels) -> pd.DataFrame:
+    """The rows of a score table with ``metric`` and the given knob values (``level=4.0``, ``noise="flip"``)."""
+    rows = scores[scores["metric"] == metric]
+    for column, value in levels.items():
+        rows = rows[rows[column] == value]
+    return rows
+
+
+def score_value(scores: pd.DataFrame, metric: str, scheme: str, column: str = "mean", **levels) -> float:
+    """One number of a score table: ``column`` (default the mean) of ``scheme`` at ``metric`` and ``levels``."""
+    rows = select_scores(scores, metric, **levels)
+    rows = rows[rows["scheme"].astype(str) == scheme]
+    if len(rows) != 1:
+        raise ValueError(f"{len(rows)} score rows for metric={metric!r}, scheme={scheme!r}, {levels}; expected one.")
+    return float(rows[column].iloc[0])
+
+
+def score_levels(scores: pd.DataFrame, metric: str, column: str, **levels) -> list:
+    """The sorted values of knob ``column`` at which ``metric`` (with ``levels``) was scored."""
+    return sorted(select_scores(scores, metric, **levels)[column].dropna().unique())
+
+
+def ranked(scores: pd.DataFrame, metric: str, **levels) -> list[tuple[str, float]]:
+    """``(scheme, mean)`` at ``metric`` and ``levels``, best (highest) first."""
+    rows = select_scores(scores, metric, **levels).sort_values("mean", ascending=False, kind="stable")
+    return [(str(s), float(m)) for s, m in zip(rows["scheme"], rows["mean"])]
+
+
+def format_number(value: float) -> str:
+    """How reports print a score: three significant digits."""
+    return f"{value:.3g}"
+
+
+def headline_table(scores: pd.DataFrame, columns, *, sort_by: str | None = None) -> pd.DataFrame:
+    """A compact table, one row per scheme: each column ``label -> {"metric": ..., **levels}`` holds that score as
+    ``mean [ci_low, ci_high]`` (:func:`format_number`). Rows are sorted by the mean of column ``sort_by`` (default
+    the first), best first."""
+    columns = dict(columns)
+    means, cells = {}, {}
+    for label, selector in columns.items():
+        selector = dict(selector)
+        rows = select_scores(scores, selector.pop("metric"), **selector)
+        key = rows["scheme"].astype(str)
+        means[label] = pd.Series(rows["mean"].to_numpy(), index=key)
+        cells[label] = pd.Series([f"{format_number(m)} [{format_number(lo)}, {format_number(hi)}]"
+                                  for m, lo, hi in zip(rows["mean"], rows["ci_low"], rows["ci_high"])], index=key)
+    order = means[sort_by or next(iter(columns))].sort_values(ascending=False, kind="stable").index
+    table = pd.DataFrame(cells).reindex([s for s in order] + [s for s in pd.DataFrame(cells).index if s not in order])
+    return table.fillna("-").rename_axis("scheme").reset_index()
 
 
 def read_results(results_dir, study: str) -> pd.DataFrame:

@@ -1,8 +1,10 @@
 """The main job, ``mowsim reproduce`` (what ``make demo`` runs; front end :mod:`mowsim.cli.reproduce`).
 
-In order: (1) the boundedness reproduction (``mowsim bounds``), (2) every study (``mowsim study``), (3) every paper
-figure (``mowsim figures``), (4) ``REPORT.md`` in the out dir with a table per study and the figures linked.
-Every step reuses what is already stored under ``--out``: a re-run after an interruption resumes where it stopped.
+In order: (1) the boundedness reproduction (``mowsim bounds``), (2) every study (``mowsim study``) with its full
+score table in ``OUT/<study>/scores.csv``, (3) every paper figure (``mowsim figures``), (4) the claims' verdicts
+(``claims.csv``, :mod:`mowsim.claims`), (5) ``REPORT.md`` (:mod:`mowsim.report`): the verdicts first, then a short
+section per study. Every step reuses what is already stored under ``--out``: a re-run after an interruption resumes
+where it stopped.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import time
 
 import pandas as pd
 
-__all__ = ["reproduce", "markdown_table"]
+from mowsim.report import markdown_table
+
+__all__ = ["reproduce", "conclude", "markdown_table"]
 
 
 def _section(title: str) -> None:
@@ -22,74 +26,85 @@ def _section(title: str) -> None:
 def reproduce(out: pathlib.Path, *, quick: bool = False, workers: int | None = None,
               studies: list[str] | None = None) -> pathlib.Path:
     """Run everything and return the path of ``REPORT.md``."""
-    from mowsim import analysis, bounds, figures, sweep
+    from mowsim import bounds, sweep
 
+    out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
 
-    _section("1/4 bounds: the DVAO propositions, numerically")
+    _section("1/5 bounds: the DVAO propositions, numerically")
     start = time.perf_counter()
-    bounds_dir = out / "bounds"
-    bounds_table = bounds.run_bounds(quick=quick, out=bounds_dir, progress=True)
+    bounds_table = bounds.run_bounds(quick=quick, out=out / "bounds", progress=True)
     print(bounds.summarize(bounds_table).to_string(index=False))
     timings["bounds"] = time.perf_counter() - start
 
     names = studies or sweep.available_studies()
-    scores: dict[str, pd.DataFrame] = {}
+    results = {}
     for i, name in enumerate(names, 1):
-        _section(f"2/4 study {i}/{len(names)}: {name}")
+        _section(f"2/5 study {i}/{len(names)}: {name}")
         start = time.perf_counter()
-        report = sweep.run_study(name, out, quick=quick, max_workers=workers)
+        run = sweep.run_study(name, out, quick=quick, max_workers=workers)
+        if run.failures:
+            print(f"  {len(run.failures)} cell(s) failed; see the tracebacks above. Re-run to retry them.")
+        results[name] = run.results
         timings[f"study {name}"] = time.perf_counter() - start
-        if report.failures:
-            print(f"  {len(report.failures)} cell(s) failed; see the tracebacks above. Re-run to retry them.")
-        scores[name] = (sweep.load_study(name), analysis.study_analysis(name).score(report.results))
 
-    _section("3/4 figures")
+    path = conclude(out, results, bounds_table, timings=timings, quick=quick)
+    return path
+
+
+def conclude(out: pathlib.Path, results: dict, bounds_table, *, timings: dict | None = None,
+             quick: bool = False) -> pathlib.Path:
+    """Steps 2b-5 on results in hand: each study's ``scores.csv`` and report section, the figures, ``claims.csv``
+    and ``REPORT.md``; ``results`` maps study names to their result tables. Returns the report's path."""
+    from mowsim import bounds, claims, figures, report
+
+    out = pathlib.Path(out)
+    timings = dict(timings or {})
+    start = time.perf_counter()
+    sections = [_study_section(name, table, out) for name, table in results.items()]
+    timings["scores"] = time.perf_counter() - start
+
+    _section("3/5 figures")
     start = time.perf_counter()
     figure_paths = figures.make_figures(out, out / "figures", quick=quick)
     timings["figures"] = time.perf_counter() - start
 
-    _section("4/4 report")
-    path = out / "REPORT.md"
-    _write_report(path, out, bounds_table, scores, figure_paths, timings, quick)
+    _section("4/5 claims")
+    start = time.perf_counter()
+    verdicts = claims.evaluate_all(out, frames=results)
+    claims.write_ledger(verdicts, out / "claims.csv")
+    for verdict in verdicts:
+        print(f"  {verdict.claim}: {verdict.label}")
+    timings["claims"] = time.perf_counter() - start
+
+    _section("5/5 report")
+    pngs = [str(p.relative_to(out)) if p.is_relative_to(out) else str(p) for p in figure_paths if p.suffix == ".png"]
+    path = report.write_report(out / "REPORT.md", verdicts=verdicts, bounds_summary=bounds.summarize(bounds_table),
+                               sections=sections, figures=pngs, timings=timings, quick=quick,
+                               command=f"mowsim reproduce{' --quick' if quick else ''} --out {out}")
     print(f"wrote {path}")
     return path
 
 
-def markdown_table(frame: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table (floats to 4 significant digits)."""
-    def cell(value) -> str:
-        if isinstance(value, float):
-            return f"{value:.4g}"
-        return str(value)
+def _study_section(name: str, results, out: pathlib.Path):
+    """Score one study, write ``OUT/<name>/scores.csv`` and return its report section."""
+    from mowsim import analysis, report, sweep
 
-    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *rows])
-
-
-def _write_report(path, out, bounds_table, scores, figure_paths, timings, quick) -> None:
-    lines = ["# mowsim reproduction report", "",
-             f"Scale: {'quick (--quick)' if quick else 'full'}. Re-create with `mowsim reproduce"
-             f"{' --quick' if quick else ''} --out {out}`.", ""]
-    lines += ["## Boundedness propositions (DVAO paper)", ""]
-    from mowsim import bounds
-
-    lines += ["Rows with `theorem = False` are the paper's printed forms where they are not identities (see "
-              "`mowsim.theory`); their violations are findings, not bugs.", ""]
-    lines += [markdown_table(bounds.summarize(bounds_table)), ""]
-    for name, (module, table) in scores.items():
-        lines += [f"## Study `{name}`", "", f"*{getattr(module, 'QUESTION', '')}*", ""]
-        lines += [markdown_table(table), ""]
-    lines += ["## Figures", ""]
-    for figure in figure_paths:
-        if figure.suffix == ".png":
-            rel = figure.relative_to(out) if figure.is_relative_to(out) else figure
-            lines += [f"![{figure.stem}]({rel})", ""]
-    lines += ["## Wall-clock", "", "| step | seconds |", "|---|---|"]
-    lines += [f"| {step} | {seconds:.1f} |" for step, seconds in timings.items()]
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(path)
+    module = analysis.study_analysis(name)
+    scores = module.score(results)
+    scores_path = out / name / "scores.csv"
+    scores_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = scores_path.with_suffix(".csv.tmp")
+    scores.to_csv(tmp, index=False)
+    tmp.replace(scores_path)
+    figure = getattr(module, "FIGURE", None)
+    try:
+        answer, headline = module.answer(scores), module.headline(scores)
+    except Exception as err:  # noqa: BLE001 - e.g. a study run with failed cells lacks a scheme the answer names
+        print(f"  {name}: no answer paragraph ({type(err).__name__}: {err})")
+        answer = f"No answer: the scores lack what it reads ({type(err).__name__}: {err}); see the scores."
+        headline = pd.DataFrame()
+    return report.StudySection(name=name, question=getattr(sweep.load_study(name), "QUESTION", ""), answer=answer,
+                               headline=headline, scores=f"{name}/scores.csv",
+                               figure=f"figures/{figure}.png" if figure else None)

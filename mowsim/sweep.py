@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import traceback
+import uuid
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -59,6 +60,10 @@ __all__ = [
     "studies_dir",
     "use_study_path",
     "process_pool",
+    "compact",
+    "storage_version",
+    "STORAGE_FORMAT",
+    "FLOAT32_COLUMNS",
     "ENVIRONMENTS",
     "ID_COLUMNS",
     "QUICK_STEPS",
@@ -327,6 +332,49 @@ def _cell_path(out_dir, cell: Cell) -> Path:
     return _cells_dir(out_dir) / f"{cell.key()}.parquet"
 
 
+STORAGE_FORMAT = "2"
+"""The layout of the stored Parquet files, in each file's metadata (``mowsim.storage``) beside ``mowsim.version``.
+
+1 (mowsim 0.2.0, no metadata): snappy, float64 history. 2: zstd, the history's float columns as float32
+(:data:`FLOAT32_COLUMNS`) with byte-stream-split encoding, and ``results.parquet`` consolidating the cell files of
+its run (:func:`run_study`). Both are read alike.
+"""
+
+FLOAT32_COLUMNS = frozenset(HISTORY_COLUMNS[7:])
+"""History columns stored as float32: the exact expected rewards and the batch diagnostics (7 significant digits are
+far below any CI of a study). Setting columns (``level``, ``best_value``, ...) stay float64, since analyses select
+rows by their exact values."""
+
+
+def compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the history's float64 columns (:data:`FLOAT32_COLUMNS`) as float32: what the store keeps."""
+    columns = [c for c in frame.columns if c in FLOAT32_COLUMNS and frame[c].dtype == np.float64]
+    return frame.astype(dict.fromkeys(columns, np.float32)) if columns else frame
+
+
+def _to_parquet(frame: pd.DataFrame, stream) -> None:
+    """Write ``frame`` in :data:`STORAGE_FORMAT`: zstd; floats byte-stream-split, other columns dictionary-encoded."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
+    metadata = {**(table.schema.metadata or {}), b"mowsim.version": mowsim.__version__.encode(),
+                b"mowsim.storage": STORAGE_FORMAT.encode()}
+    table = table.replace_schema_metadata(metadata)
+    pq.write_table(table, stream, compression="zstd", use_byte_stream_split=floats or False,
+                   use_dictionary=[name for name in table.column_names if name not in floats])
+
+
+def storage_version(path) -> tuple[str | None, str]:
+    """``(mowsim version, storage format)`` of a stored Parquet file; ``(None, "1")`` for mowsim 0.2.0's files."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_schema(path).metadata or {}
+    version = metadata.get(b"mowsim.version")
+    return (version.decode() if version else None, metadata.get(b"mowsim.storage", b"1").decode())
+
+
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` to ``path`` so that ``path`` never holds a partial file.
 
@@ -336,7 +384,7 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
-            frame.to_parquet(stream, index=False)
+            _to_parquet(frame, stream)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temp, path)
@@ -506,17 +554,21 @@ def run_cells(cells: Iterable[Cell], out_dir, *, executor: concurrent.futures.Ex
     progress : bool
         Show a progress bar (with ETA) and print each failure's traceback as it happens.
 
-    A failing cell does not stop the others: its id and traceback land in ``report.failures``. Ctrl-C or SIGTERM
-    (when they have Python's default handlers, in the main thread) stops the sweep between two results: the
-    default pool's workers are killed (another executor's cells not yet started are cancelled), every cell that
-    has finished is stored, and KeyboardInterrupt is raised; a rerun resumes from the stored cells.
+    A failing cell does not stop the others: its id and traceback land in ``report.failures``. So does a cell whose
+    Dask worker died each time it was tried (``KilledWorker``); nothing is stored for it and a rerun runs it again.
+    Ctrl-C or SIGTERM (when they have Python's default handlers, in the main thread) stops the sweep between two
+    results: the default pool's workers are killed, a Dask executor is shut down (its tasks are cancelled in one
+    call; a running one finishes on its worker and its result is dropped), another executor's cells not yet started
+    are cancelled; every cell that has finished is stored, and KeyboardInterrupt is raised; a rerun resumes from the
+    stored cells.
     """
     cells = _unique_cells(cells)
     out_dir = Path(out_dir)
     cells_dir = _cells_dir(out_dir)
     cells_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(cells_dir)
-    stored = {cell.id: _cell_path(out_dir, cell).exists() for cell in cells}
+    consolidated = _consolidated_keys(out_dir)
+    stored = {cell.id: _cell_path(out_dir, cell).exists() or cell.key() in consolidated for cell in cells}
     pending = [cell for cell in cells if not stored[cell.id]]
     skipped = [cell.id for cell in cells if stored[cell.id]]
     completed: list[str] = []
@@ -531,6 +583,32 @@ def run_cells(cells: Iterable[Cell], out_dir, *, executor: concurrent.futures.Ex
                 pool.shutdown(wait=True)
     return SweepReport(completed=completed, skipped=skipped, failures=failures,
                        results=load_results(out_dir, cells), out_dir=out_dir)
+
+
+def _is_dask(executor) -> bool:
+    """Whether ``executor`` is a Dask client's (``distributed.Client.get_executor()``); never imports Dask."""
+    cfexecutor = sys.modules.get("distributed.cfexecutor")  # not imported: no ClientExecutor can exist
+    return cfexecutor is not None and isinstance(executor, cfexecutor.ClientExecutor)
+
+
+def _submit(executor, cell: Cell, dask: bool) -> concurrent.futures.Future:
+    if not dask:
+        return executor.submit(_run_cell_captured, cell)
+    # Dask's submit is pure by default: the task's key is a hash of the function and the cell, so a cell submitted
+    # again through the same client (a rerun after a failure or an interrupt) could get the old, erred or cancelled
+    # task back instead of a new run. A fresh key per submission runs it again; the cell id names it on the dashboard.
+    return executor.submit(_run_cell_captured, cell, pure=False,
+                           key=f"mowsim-cell-{cell.study}-{cell.index}-{uuid.uuid4().hex}")
+
+
+def _lost_worker_message(cell: Cell, err: BaseException) -> str | None:
+    """What to say when an executor's worker died while running ``cell`` (Dask's KilledWorker), else None."""
+    if type(err).__name__ != "KilledWorker":
+        return None
+    return (f"the worker running {cell.id} died while running it, on every worker Dask tried it on (Dask retries a "
+            "cell whose worker died up to distributed.scheduler.allowed-failures times): out of memory, a crash in "
+            "compiled code, a worker job killed by the batch system. Nothing was stored for this cell; a rerun "
+            "runs it again. Dask said:")
 
 
 def _drive(executor, pending, out_dir, completed, failures, progress, n_skipped) -> None:
@@ -550,14 +628,17 @@ def _drive(executor, pending, out_dir, completed, failures, progress, n_skipped)
                 "crash in compiled code, or a script that starts a process pool without an "
                 "`if __name__ == \"__main__\":` guard). Finished cells are stored; fix the cause and rerun to resume."
             ) from err
-        except Exception:  # noqa: BLE001 - e.g. the cell could not be sent to a remote worker
+        except Exception as err:  # noqa: BLE001 - e.g. the cell could not be sent to a remote worker
             frame, error = None, traceback.format_exc()
+            lost = _lost_worker_message(cell, err)
+            if lost is not None:
+                error = f"{lost}\n{error}"
         if error is None and frame["cell_key"].iloc[0] != cell.key():
             error = (f"the worker computed key {frame['cell_key'].iloc[0]} for {cell.id}, this process {cell.key()}: "
                      f"the worker runs another mowsim version than this process ({mowsim.__version__}). Install the "
                      "same version on every worker.")
         if error is None:
-            _write_atomic(frame, _cell_path(out_dir, cell))
+            _write_atomic(compact(frame), _cell_path(out_dir, cell))
             completed.append(cell.id)
         else:
             failures[cell.id] = error
@@ -565,6 +646,7 @@ def _drive(executor, pending, out_dir, completed, failures, progress, n_skipped)
                 tqdm.write(f"cell {cell.id} failed:\n{error}", file=sys.stderr)
         handled.add(future)
 
+    dask = _is_dask(executor)
     study = pending[0].study if len({cell.study for cell in pending}) == 1 else "sweep"
     bar = tqdm(total=len(pending), desc=f"{study} ({n_skipped} stored)" if n_skipped else study, unit="cell",
                disable=not progress, dynamic_ncols=True)
@@ -573,7 +655,7 @@ def _drive(executor, pending, out_dir, completed, failures, progress, n_skipped)
             for cell in pending:
                 if interrupts.signum is not None:  # an executor may be slow to submit (a remote one)
                     break
-                future = executor.submit(_run_cell_captured, cell)
+                future = _submit(executor, cell, dask)
                 futures[future] = cell
                 future.add_done_callback(finished.put)
             while interrupts.signum is None and len(handled) < len(futures):
@@ -591,6 +673,12 @@ def _drive(executor, pending, out_dir, completed, failures, progress, n_skipped)
                 # every result sent in full before it sees the dead workers (it reads the result pipe first).
                 if isinstance(executor, _WorkerPool):
                     _stop_pool(executor)
+                elif dask:
+                    # One call cancels every task of this executor on the scheduler; cancelling future by future
+                    # would wait for a round trip to the scheduler per cell. A task already running finishes on its
+                    # worker (Dask cannot stop it) and its result is dropped. The executor cannot be used again,
+                    # as the default pool cannot after a stop.
+                    executor.shutdown(wait=False)
                 else:
                     for future in futures:
                         future.cancel()
@@ -621,32 +709,84 @@ def _cell_order(frame: pd.DataFrame) -> pd.DataFrame:
 _CATEGORY_COLUMNS = ("study", "env", "scheme")
 
 
-def load_results(out_dir, cells: Iterable[Cell] | None = None, *, strict: bool = False) -> pd.DataFrame:
-    """Merge the stored cell files of ``out_dir/cells`` (only those of ``cells`` if given) into one tidy table.
+RESULTS_FILE = "results.parquet"
+"""A study's merged table (:func:`run_study`); it also holds the cells of its run, whose own files it replaces."""
 
-    Rows are sorted by (study, cell index, cell key, scheme, seed, step, objective) and ``study``, ``env`` and
-    ``scheme`` are categoricals with sorted categories, so the table depends only on which cells are stored, never
-    on the order, process or machine they ran in. ``strict=True`` raises if a cell of ``cells`` is not stored.
+
+def _consolidated_keys(out_dir) -> set:
+    """The cell keys whose rows ``out_dir/results.parquet`` holds (read from that one column)."""
+    import pyarrow.parquet as pq
+
+    path = Path(out_dir) / RESULTS_FILE
+    if not path.is_file() or "cell_key" not in pq.read_schema(path).names:
+        return set()
+    return set(pq.read_table(path, columns=["cell_key"]).column("cell_key").unique().to_pylist())
+
+
+def _read_consolidated(out_dir, keys) -> pd.DataFrame | None:
+    keys = sorted(keys)
+    if not keys:
+        return None
+    frame = pd.read_parquet(Path(out_dir) / RESULTS_FILE, filters=[("cell_key", "in", keys)])
+    return frame.astype({name: str for name in _CATEGORY_COLUMNS if name in frame})
+
+
+def load_results(out_dir, cells: Iterable[Cell] | None = None, *, strict: bool = False) -> pd.DataFrame:
+    """Merge the stored cells of ``out_dir`` (only those of ``cells`` if given) into one tidy table.
+
+    A cell is stored as ``cells/<key>.parquet`` or, once :func:`run_study` has consolidated its run, as rows of
+    ``results.parquet``. Rows are sorted by (study, cell index, cell key, scheme, seed, step, objective) and
+    ``study``, ``env`` and ``scheme`` are categoricals with sorted categories, so the table depends only on which
+    cells are stored, never on the order, process or machine they ran in. ``strict=True`` raises if a cell of
+    ``cells`` is not stored.
     """
     cells_dir = _cells_dir(out_dir)
+    consolidated = _consolidated_keys(out_dir)
     if cells is None:
         paths = sorted(cells_dir.glob("*.parquet"))
+        from_results = consolidated - {path.stem for path in paths}
     else:
         wanted = _unique_cells(cells)
         paths = [_cell_path(out_dir, cell) for cell in wanted]
-        missing = [cell.id for cell, path in zip(wanted, paths) if not path.exists()]
+        missing = [cell.id for cell, path in zip(wanted, paths)
+                   if not path.exists() and cell.key() not in consolidated]
         if missing and strict:
-            raise ValueError(f"{len(missing)} cells are not stored in {cells_dir}: {', '.join(missing[:10])}"
+            raise ValueError(f"{len(missing)} cells are not stored in {out_dir}: {', '.join(missing[:10])}"
                              f"{' ...' if len(missing) > 10 else ''}. Run them first (mowsim study NAME).")
+        from_results = {cell.key() for cell, path in zip(wanted, paths) if not path.exists()} & consolidated
         paths = sorted(path for path in paths if path.exists())
-    if not paths:
+    frames = [pd.read_parquet(path) for path in paths]
+    rows = _read_consolidated(out_dir, from_results)
+    if rows is not None:
+        frames.append(rows)
+    if not frames:
         return pd.DataFrame()
-    frame = pd.concat([pd.read_parquet(path) for path in paths], ignore_index=True)
+    frame = pd.concat(frames, ignore_index=True)
     for name in _CATEGORY_COLUMNS:
         if name in frame:
             values = frame[name].astype(str)
             frame[name] = pd.Categorical(values, categories=sorted(values.unique()))
     return _cell_order(frame)
+
+
+def _consolidate(out_dir: Path, results: pd.DataFrame, cells: list) -> None:
+    """Make ``out_dir/results.parquet`` the one copy of ``results`` (the cells of this run).
+
+    Crash-safe in this order: cells that the old ``results.parquet`` held but this run does not (another scale of
+    the study) get their own files back; the new table is written atomically; only then are the files of the cells
+    it holds deleted. At every point each stored cell is in a cell file or in ``results.parquet``.
+    """
+    keep = {cell.key() for cell in cells}
+    others = _consolidated_keys(out_dir) - keep - {p.stem for p in _cells_dir(out_dir).glob("*.parquet")}
+    rows = _read_consolidated(out_dir, others)
+    if rows is not None:
+        for key, group in rows.groupby("cell_key", sort=True):
+            _write_atomic(group.reset_index(drop=True), _cells_dir(out_dir) / f"{key}.parquet")
+    _write_atomic(results, out_dir / RESULTS_FILE)
+    held = set(results["cell_key"].astype(str)) if "cell_key" in results else set()
+    for key in sorted(held & keep):
+        with contextlib.suppress(FileNotFoundError):
+            (_cells_dir(out_dir) / f"{key}.parquet").unlink()
 
 
 def studies_dir() -> Path:
@@ -755,7 +895,8 @@ def run_study(name: str, out_dir, *, quick: bool = False, testing: bool = False,
     """Run study ``name`` into ``out_dir/<name>/``: ``cells/`` (the store) and ``results.parquet``.
 
     ``results.parquet`` is the merged table of exactly this run's cells, written atomically at the end (also when
-    some cells failed: it then lacks them, and the report says which).
+    some cells failed: it then lacks them, and the report says which). It is then the only copy of those cells: their
+    files in ``cells/`` are deleted (:func:`_consolidate`), and a rerun finds them stored in it.
     """
     cells = study_cells(name, quick=quick, testing=testing)
     study_dir = Path(out_dir) / name
@@ -764,5 +905,5 @@ def run_study(name: str, out_dir, *, quick: bool = False, testing: bool = False,
     if study_limit is not None and executor is None:
         max_workers = min(max_workers or study_limit, study_limit)
     report = run_cells(cells, study_dir, executor=executor, max_workers=max_workers, progress=progress)
-    _write_atomic(report.results, study_dir / "results.parquet")
+    _consolidate(study_dir, report.results, cells)
     return report

@@ -17,12 +17,13 @@ STUDIES = ("correlation",)
 def main(results_dir, out_dir) -> list[Path]:
     df = analysis.read_results(results_dir, "correlation")
     study = analysis.study_analysis("correlation")
+    scores = study.score(df)  # once for every panel
     schemes = plotting.scheme_order(df["scheme"].unique())
     with plotting.paper_style():
         fig, axes = plotting.new_figure(2, 1, panel_size=(plotting.SINGLE_COLUMN, 2.4))
-        study.plot(df, axes[0, 0], metric="normalized_final")
+        study.plot(df, axes[0, 0], metric="normalized_final", scores=scores)
         axes[0, 0].set_title("after training")
-        study.plot(df, axes[1, 0], metric="normalized_auc")
+        study.plot(df, axes[1, 0], metric="normalized_auc", scores=scores)
         axes[1, 0].set_title("over training (AUC)")
         plotting.scheme_legend(fig, schemes, ncol=4)
         return plotting.save_figure(fig, Path(out_dir) / "correlation")

@@ -17,12 +17,13 @@ TITLES = {"gaussian": "bandit: Gaussian noise", "flip": "bandit: label flips", "
 def main(results_dir, out_dir) -> list[Path]:
     df = analysis.read_results(results_dir, "noise_robustness")
     study = analysis.study_analysis("noise_robustness")
+    scores = study.score(df)  # once for every panel
     kinds = [k for k in TITLES if k in set(df["noise"])]
     schemes = plotting.scheme_order(df["scheme"].unique())
     with plotting.paper_style():
         fig, axes = plotting.new_figure(1, len(kinds), panel_size=(2 * plotting.SINGLE_COLUMN / len(kinds), 2.2))
         for ax, kind in zip(axes[0], kinds):
-            study.plot(df, ax, noise=kind, metric="accuracy_final")
+            study.plot(df, ax, noise=kind, metric="accuracy_final", scores=scores)
             ax.set_title(TITLES[kind])
             ax.set_ylabel("")
         axes[0, 0].set_ylabel("final expected accuracy")

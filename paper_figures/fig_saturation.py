@@ -17,12 +17,13 @@ STUDIES = ("saturation",)
 def main(results_dir, out_dir) -> list[Path]:
     df = analysis.read_results(results_dir, "saturation")
     study = analysis.study_analysis("saturation")
+    scores = study.score(df)  # once for every panel
     schemes = plotting.scheme_order(df["scheme"].unique())
     with plotting.paper_style():
         fig, axes = plotting.new_figure(2, 1, panel_size=(plotting.SINGLE_COLUMN, 2.4))
-        study.plot(df, axes[0, 0], metric="hard_auc")
+        study.plot(df, axes[0, 0], metric="hard_auc", scores=scores)
         axes[0, 0].set_title("hard objective, AUC")
-        study.plot(df, axes[1, 0], metric="easy_weight")
+        study.plot(df, axes[1, 0], metric="easy_weight", scores=scores)
         axes[1, 0].axhline(0.5, color="0.4", linewidth=0.8, linestyle=":")
         axes[1, 0].set_title("weight on the easy objective")
         plotting.scheme_legend(fig, schemes, ncol=4)

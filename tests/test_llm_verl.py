@@ -6,13 +6,16 @@ registry: ``ADV_ESTIMATOR_REGISTRY``, ``register_adv_est``, ``get_adv_estimator_
 ``verl.trainer.ppo.ray_trainer`` (``compute_advantage``'s generic branch and ``compute_response_mask``), written to
 behave as verl 0.9.1's do: the generic branch passes ``token_level_rewards``, ``response_mask``, ``config`` and, when
 present, ``index`` (the ``uid`` column) and ``reward_baselines``; ``non_tensor_batch`` goes to verl's own ``gdpo``
-estimator only. When real verl is importable the same checks also run against it (``real`` parameter).
+estimator only. When real verl is importable the same checks also run against it (``real`` parameter): ``make
+test-verl`` (run by CI after ``make test``) runs this file in ``.venv-verl``, an environment with verl 0.9.1, and sets
+``MOWSIM_REQUIRE_VERL=1``, which turns a skip of the real cases into a failure.
 """
 
 from __future__ import annotations
 
 import enum
 import importlib
+import os
 import sys
 import types
 
@@ -97,12 +100,17 @@ class _StandInData:
         self.non_tensor_batch = dict(non_tensors)
 
 
-def _real_verl_available() -> bool:
+def _real_verl_error() -> str | None:
+    """None if real verl's trainer module imports, else why not (any failure means "not available here")."""
     try:
         importlib.import_module("verl.trainer.ppo.ray_trainer")
-    except Exception:  # noqa: BLE001 - any failure to import verl means "not available here"
-        return False
-    return True
+    except Exception as err:  # noqa: BLE001
+        return f"{type(err).__name__}: {err}"
+    return None
+
+
+def _real_verl_available() -> bool:
+    return _real_verl_error() is None
 
 
 @pytest.fixture(params=["stand-in", pytest.param("real", marks=pytest.mark.slow)])
@@ -116,7 +124,9 @@ def verl_env(request, monkeypatch):
             return _StandInData(tensors, non_tensors)
     else:
         if not _real_verl_available():
-            pytest.skip("verl is not installed (pip install verl); the stand-in runs instead")
+            if os.environ.get("MOWSIM_REQUIRE_VERL") == "1":  # `make test-verl`, which CI runs: real verl or fail
+                pytest.fail(f"MOWSIM_REQUIRE_VERL=1 but verl does not import: {_real_verl_error()}")
+            pytest.skip("verl is not installed (make verl-env); the stand-in runs instead")
         from verl import DataProto
 
         def make_data(tensors, non_tensors):

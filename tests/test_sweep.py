@@ -1,12 +1,17 @@
-"""The sweep engine: cell keys, the atomic store, resume after kill -9 / Ctrl-C / SIGTERM, failures, executors, CLI.
+"""The sweep engine: cell keys, the atomic store, resume after kill -9 / Ctrl-C / SIGTERM, failures, executors, CLI,
+and the same on a real Dask ``LocalCluster`` (two worker processes): identical tables, an interrupted run resumed,
+workers that die mid-cell.
 
-Every test runs fake studies written to ``tmp_path`` (``MOWSIM_STUDIES`` points there), with tiny cells.
+Every test runs fake studies written to ``tmp_path`` (``MOWSIM_STUDIES`` points there), with tiny cells. The Dask
+tests need the ``dask`` extra, which ``make test`` installs; there ``MOWSIM_REQUIRE_DASK=1`` turns their skip into a
+failure, so CI cannot pass without running them.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import io
 import json
 import os
 import queue
@@ -60,11 +65,74 @@ SETTINGS = tuple(
 )
 '''
 
+# For the Dask tests: a study's own run_cell runs on the workers, which load it from MOWSIM_STUDIES as the client does.
+GATED = '''
+"""12 cells; after the first two have started, a cell waits until the file run/gate exists (a run to interrupt)."""
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+from mowsim.sweep import make_cell
+
+RUN = Path(__file__).parent / "run"  # tickets/N: the N-th cell to start, on any worker; gate: opened by the test
+FREE = 2
+SETTINGS = tuple(make_cell("gated", i, "bandit", {}, "rc", setting={"i": i}, steps=1, seeds=1) for i in range(12))
+
+
+def _ticket():
+    (RUN / "tickets").mkdir(parents=True, exist_ok=True)
+    number = 0
+    while True:
+        try:  # O_EXCL: exactly one process gets each number
+            os.close(os.open(RUN / "tickets" / str(number), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            return number
+        except FileExistsError:
+            number += 1
+
+
+def run_cell(cell):
+    if _ticket() >= FREE:
+        deadline = time.monotonic() + 120
+        while not (RUN / "gate").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    return pd.DataFrame({"study": cell.study, "cell_id": cell.id, "cell_key": cell.key(), "seed": [0, 1],
+                         "value": [float(cell.index), -float(cell.index)]})
+'''
+
+CRASH = '''
+"""Cells whose worker process dies (SIGKILL, as the out-of-memory killer sends) mid-cell: "once" on its first
+attempt only, "always" on every attempt until the file run/healed exists."""
+import os
+import signal
+from pathlib import Path
+
+import pandas as pd
+from mowsim.sweep import make_cell
+
+RUN = Path(__file__).parent / "run"  # attempts/<index>.<pid>: one file per attempt
+HOW = ("never", "once", "always", "never")
+SETTINGS = tuple(make_cell("crash", i, "bandit", {}, "rc", setting={"crash": how}, steps=1, seeds=1)
+                 for i, how in enumerate(HOW))
+
+
+def run_cell(cell):
+    how = dict(cell.setting)["crash"]
+    attempts = RUN / "attempts"
+    attempts.mkdir(parents=True, exist_ok=True)
+    (attempts / f"{cell.index}.{os.getpid()}").touch()
+    first = len(list(attempts.glob(f"{cell.index}.*"))) == 1
+    if (how == "once" and first) or (how == "always" and not (RUN / "healed").exists()):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return pd.DataFrame({"study": cell.study, "cell_id": cell.id, "cell_key": cell.key(), "seed": [0],
+                         "value": [float(cell.index)]})
+'''
+
 
 @pytest.fixture(scope="module")
 def studies(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("studies")
-    for name, source in (("tiny", TINY), ("broken", BROKEN), ("slow", SLOW)):
+    for name, source in (("tiny", TINY), ("broken", BROKEN), ("slow", SLOW), ("gated", GATED), ("crash", CRASH)):
         (root / name).mkdir()
         (root / name / "sweep.py").write_text(textwrap.dedent(source))
     (root / "_helpers").mkdir()  # not a study: private folders and folders without sweep.py are ignored
@@ -257,8 +325,10 @@ def test_failing_cell_is_reported_and_the_others_complete(tmp_path, capsys):
     assert "Traceback" in trace and "n_arms" in trace and "ValueError" in trace
     assert "cell broken/1 failed" in capsys.readouterr().err
     assert set(report.results["cell_id"]) == {"broken/0", "broken/2"}
-    assert sorted(p.name for p in (tmp_path / "broken" / "cells").iterdir()) == sorted(
-        f"{c.key()}.parquet" for c in sweep.study_cells("broken") if c.index != 1)
+    # The stored cells are the two that ran: results.parquet holds them (run_study consolidates their files).
+    stored = {p.stem for p in (tmp_path / "broken" / "cells").iterdir()}
+    stored |= set(pd.read_parquet(tmp_path / "broken" / "results.parquet")["cell_key"])
+    assert sorted(stored) == sorted(c.key() for c in sweep.study_cells("broken") if c.index != 1)
 
 
 def test_default_process_pool_agrees_with_threads_and_reports_failures(tmp_path):
@@ -509,8 +579,8 @@ def test_a_worker_with_another_mowsim_version_is_reported(tmp_path, monkeypatch)
 
 
 def test_study_discovery_quick_and_testing(studies_env):
-    assert sweep.available_studies() == ["broken", "slow", "tiny"]
-    with pytest.raises(ValueError, match="available in .*broken, slow, tiny"):
+    assert sweep.available_studies() == ["broken", "crash", "gated", "slow", "tiny"]
+    with pytest.raises(ValueError, match="available in .*broken, crash, gated, slow, tiny"):
         sweep.load_study("nope")
     assert [c.id for c in sweep.study_cells("tiny", testing=True)] == ["tiny/0", "tiny/3"]
     quick = sweep.study_cells("slow", quick=True)
@@ -569,8 +639,19 @@ def test_cli_dask_without_distributed_says_how_to_install(tmp_path, monkeypatch,
     assert "pip install 'mowsim[dask]'" in capsys.readouterr().err
 
 
+def _distributed():
+    """The distributed package; a skip without the dask extra, a failure where MOWSIM_REQUIRE_DASK=1 (make test)."""
+    try:
+        import distributed
+    except ImportError as err:
+        if os.environ.get("MOWSIM_REQUIRE_DASK") == "1":
+            pytest.fail(f"MOWSIM_REQUIRE_DASK=1 but distributed does not import ({err}): pip install -e '.[dask]'")
+        pytest.skip("the dask extra is not installed (pip install 'mowsim[dask]')")
+    return distributed
+
+
 def test_cli_dask_local(tmp_path, capsys):
-    pytest.importorskip("distributed", reason="the dask extra is not installed (pip install 'mowsim[dask]')")
+    _distributed()
     code = cli.main(["study", "tiny", "--testing", "--dask", "local", "--workers", "1", "--out",
                      str(tmp_path / "dask"), "--no-progress"])
     assert code == 0 and "tiny: 2 run" in capsys.readouterr().out
@@ -635,3 +716,133 @@ def test_interrupted_study_resumes_to_an_identical_table(how, tmp_path, studies_
                                              if f"{c.key()}.parquet" in stored)
     assert len(resumed.completed) == 24 - len(stored) and resumed.ok
     pd.testing.assert_frame_equal(resumed.results, uninterrupted, check_exact=True)
+
+
+# --- a real Dask cluster --------------------------------------------------------------------------------------------
+# One LocalCluster for the module (starting one costs seconds): two worker processes with one thread each, as
+# docs/CLUSTER.md recommends. A cell whose worker dies is retried once on another worker (allowed_failures=1; Dask's
+# default is 3), then reported as KilledWorker. Every wait below is a poll with a generous deadline.
+
+
+@pytest.fixture(scope="module")
+def dask_client(studies):
+    distributed = _distributed()
+    import logging
+
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       silence_logs=logging.ERROR, scheduler_kwargs={"allowed_failures": 1},
+                                       env={"MOWSIM_STUDIES": str(studies)})  # the workers load the studies too
+    client = distributed.Client(cluster)
+    try:
+        client.wait_for_workers(2, timeout=120)
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def _wait_until(condition, what: str, timeout: float = 120.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting until {what}"
+        time.sleep(0.1)
+
+
+def _scheduler_tasks(client, prefix: str) -> list:
+    return client.run_on_scheduler(
+        lambda dask_scheduler: [str(key) for key in dask_scheduler.tasks if str(key).startswith(prefix)])
+
+
+def _store(out_dir) -> dict:
+    """The cell files: name -> bytes; asserts that nothing else (a temporary file) is there."""
+    files = list((Path(out_dir) / "cells").iterdir())
+    assert all(p.suffix == ".parquet" and not p.name.startswith(".") for p in files), files
+    return {p.name: p.read_bytes() for p in files}
+
+
+def test_dask_local_cluster_gives_the_local_table(tmp_path, dask_client):
+    local = sweep.run_study("tiny", tmp_path / "local", executor=_threads(), progress=False)
+    report = sweep.run_study("tiny", tmp_path / "dask", executor=dask_client.get_executor(), progress=False)
+    assert report.ok and sorted(report.completed) == [f"tiny/{i}" for i in range(6)]
+    pd.testing.assert_frame_equal(report.results, local.results, check_exact=True)
+    stored = pd.read_parquet(tmp_path / "dask" / "tiny" / "results.parquet")
+    pd.testing.assert_frame_equal(stored, local.results, check_exact=True)
+    assert _store(tmp_path / "dask" / "tiny") == _store(tmp_path / "local" / "tiny")  # the cell files, byte for byte
+    assert _scheduler_tasks(dask_client, "mowsim-cell-tiny-") == []  # nothing left behind on the cluster
+
+
+def test_interrupted_dask_run_cancels_the_rest_and_resumes(tmp_path, studies_env, dask_client, monkeypatch, capsys):
+    """SIGINT after two cells are stored: the tasks not yet started are cancelled on the scheduler and never start,
+    the two cells stay stored, and rerunning the command (through the CLI, on the same cluster) runs only the ten
+    missing cells; the merged table equals a local run's."""
+    run = studies_env / "gated" / "run"
+    cells = sweep.study_cells("gated")
+    real_write, writes = sweep._write_atomic, []
+
+    def write_then_interrupt(frame, path):
+        real_write(frame, path)
+        writes.append(path)
+        if len(writes) == 2:
+            signal.raise_signal(signal.SIGINT)  # as Ctrl-C would; the sweep acts on it before its next result
+
+    monkeypatch.setattr(sweep, "_write_atomic", write_then_interrupt)
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)  # the runner may have SIGINT ignored
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sweep.run_study("gated", tmp_path, executor=dask_client.get_executor(), progress=False)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
+        monkeypatch.setattr(sweep, "_write_atomic", real_write)
+    try:
+        stored = _store(tmp_path / "gated")
+        assert len(stored) == 2  # the two free cells; every other one started waits at the gate, or never started
+        # Cancelled on the scheduler: nothing of this run is left there to start later.
+        _wait_until(lambda: _scheduler_tasks(dask_client, "mowsim-cell-gated-") == [], "the tasks are cancelled")
+        started = sorted((run / "tickets").iterdir())
+        assert len(started) <= 4, started  # the two stored, plus at most the one running on each worker
+    finally:
+        (run / "gate").touch()  # lets the cells still running on the workers finish (Dask drops their results)
+    _wait_until(lambda: sum(dask_client.run(lambda dask_worker: len(dask_worker.state.executing)).values()) == 0,
+                "the workers are idle")
+    assert len(list((run / "tickets").iterdir())) == len(started)  # no cancelled cell started afterwards
+
+    address = dask_client.scheduler.address
+    assert cli.main(["study", "gated", "--dask", address, "--out", str(tmp_path), "--no-progress"]) == 0
+    assert "gated: 10 run, 2 skipped (already stored), 0 failed" in capsys.readouterr().out
+    # Nothing stored was lost or rewritten: results.parquet, which replaces the cell files, holds them as they were.
+    merged = pd.read_parquet(tmp_path / "gated" / "results.parquet")
+    for name, data in stored.items():
+        kept = pd.read_parquet(io.BytesIO(data))
+        rows = merged[merged["cell_key"] == Path(name).stem].reset_index(drop=True)
+        pd.testing.assert_frame_equal(rows, kept, check_exact=True, check_dtype=False, check_categorical=False)
+    local = sweep.run_study("gated", tmp_path / "local", executor=_threads(), progress=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "gated" / "results.parquet"), local.results,
+                                  check_exact=True)
+
+
+def test_dask_worker_dying_mid_cell(tmp_path, studies_env, dask_client):
+    """A worker killed mid-cell: Dask runs the cell again on another worker, and it is stored once. A cell that kills
+    every worker it runs on is a failed cell with a message and Dask's traceback; nothing of it is stored, the other
+    cells are, and a rerun computes it."""
+    run = studies_env / "crash" / "run"
+    cells = {cell.id: cell for cell in sweep.study_cells("crash")}
+    once = sweep.run_cells([cells["crash/0"], cells["crash/1"], cells["crash/3"]], tmp_path,
+                           executor=dask_client.get_executor(), progress=False)
+    assert once.ok and sorted(once.completed) == ["crash/0", "crash/1", "crash/3"]
+    assert len(list((run / "attempts").glob("1.*"))) == 2  # killed on its first attempt, done on its second
+    assert len(_store(tmp_path)) == 3
+
+    always = sweep.run_cells([cells["crash/2"]], tmp_path, executor=dask_client.get_executor(), progress=False)
+    assert always.completed == [] and list(always.failures) == ["crash/2"]
+    message = always.failures["crash/2"]
+    assert "the worker running crash/2 died" in message and "a rerun runs it again" in message
+    assert "KilledWorker" in message and "Traceback" in message
+    assert len(list((run / "attempts").glob("2.*"))) == 2  # tried on two workers (allowed_failures=1)
+    assert len(_store(tmp_path)) == 3  # nothing of crash/2, and no temporary file
+
+    (run / "healed").touch()
+    rerun = sweep.run_cells(list(cells.values()), tmp_path, executor=dask_client.get_executor(), progress=False)
+    assert rerun.ok and rerun.completed == ["crash/2"] and sorted(rerun.skipped) == ["crash/0", "crash/1", "crash/3"]
+    assert len(list((run / "attempts").glob("2.*"))) == 3
+    assert rerun.results.groupby("cell_id", observed=True)["value"].first().to_dict() == {
+        "crash/0": 0.0, "crash/1": 1.0, "crash/2": 2.0, "crash/3": 3.0}

@@ -19,7 +19,8 @@ SUBCOMMANDS = {
     "study": ("mowsim.cli.study", "run studies (studies/<name>/sweep.py) into a resumable store, locally or on Dask"),
     "bench": ("mowsim.cli.bench", "time the schemes: Numba kernels vs the NumPy reference vs PyTorch"),
     "figures": ("mowsim.cli.figures", "regenerate every paper figure from stored results"),
-    "reproduce": ("mowsim.cli.reproduce", "the main job: bounds, every study, every figure, REPORT.md"),
+    "reproduce": ("mowsim.cli.reproduce", "the main job: bounds, every study, every figure, the claims, REPORT.md"),
+    "claims": ("mowsim.cli.claims", "the claims ledger: which of the papers' claims hold, from stored results"),
     "llm": ("mowsim.cli.llm", "GRPO on a small local language model with each scheme, via the TRL plug-in"),
 }
 

@@ -12,31 +12,55 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from mowsim import analysis, plotting
+from mowsim.analysis import format_number as num
 
 KNOB = "K"
+METRICS = {"max_abs_advantage": "max_abs_advantage", "normalized_final": "normalized_final",
+           "grad_norm_var": "grad_norm_var"}
+FIGURE = "stability"
+YLABEL = {"max_abs_advantage": "max |A| over training", "normalized_final": "share of achievable gain",
+          "grad_norm_var": "variance of the update norm"}
 
 
 def per_run(df: pd.DataFrame) -> pd.DataFrame:
-    runs = analysis.run_summary(df, keep=("scheme", "seed", KNOB, "best_value"))
-    runs["normalized_final"] = analysis.normalized_score(runs["final"], runs["initial"], runs["best_value"])
-    return runs
+    runs = analysis.run_summary(df, keep=("scheme", "seed", "instance", KNOB, "best_value"))
+    return analysis.add_normalized(runs, ("final",))
 
 
 def score(df: pd.DataFrame) -> pd.DataFrame:
     """Per (K, scheme): ``max_abs_advantage``, ``normalized_final`` and ``grad_norm_var`` with CIs."""
-    runs = per_run(df)
-    return pd.concat([
-        analysis.score_table(runs, "max_abs_advantage", knobs=[KNOB]),
-        analysis.score_table(runs, "normalized_final", knobs=[KNOB]),
-        analysis.score_table(runs, "grad_norm_var", knobs=[KNOB]),
-    ], ignore_index=True)
+    return analysis.score_metrics(per_run(df), METRICS, knobs=[KNOB])
 
 
-def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str = "max_abs_advantage") -> Axes:
-    table = score(df)
-    table = table[table["metric"] == metric]
-    ylabel = {"max_abs_advantage": "max |A| over training", "normalized_final": "share of achievable gain",
-              "grad_norm_var": "variance of the update norm"}.get(metric, metric)
-    ax = plotting.plot_score(table, KNOB, ax, log_x=True, dodge=0.6, ylabel=ylabel)
+def answer(scores: pd.DataFrame) -> str:
+    """The study's answer, every number read from ``scores``."""
+    ks = analysis.score_levels(scores, "max_abs_advantage", KNOB)
+    low, high = ks[0], ks[-1]
+
+    def change(scheme):
+        return (f"{scheme} {num(analysis.score_value(scores, 'max_abs_advantage', scheme, K=low))} -> "
+                f"{num(analysis.score_value(scores, 'max_abs_advantage', scheme, K=high))}")
+
+    progress = analysis.ranked(scores, "normalized_final", K=high)
+    return (f"From K={low} to K={high} the largest |A| of a run goes {change('dvao')}, {change('rc')}, "
+            f"{change('ac')}, {change('gdpo')} (batch-whitened). At K={high} the share of the achievable gain is "
+            f"highest for {', '.join(f'{s} {num(v)}' for s, v in progress[:3])} and lowest for "
+            f"{', '.join(f'{s} {num(v)}' for s, v in progress[-2:])}.")
+
+
+def headline(scores: pd.DataFrame) -> pd.DataFrame:
+    """max |A| at the fewest and most objectives, and progress at the most."""
+    ks = analysis.score_levels(scores, "max_abs_advantage", KNOB)
+    return analysis.headline_table(scores, {
+        f"gain share, K={ks[-1]}": {"metric": "normalized_final", KNOB: ks[-1]},
+        f"max |A|, K={ks[0]}": {"metric": "max_abs_advantage", KNOB: ks[0]},
+        f"max |A|, K={ks[-1]}": {"metric": "max_abs_advantage", KNOB: ks[-1]},
+    })
+
+
+def plot(df: pd.DataFrame, ax: Axes | None = None, *, metric: str = "max_abs_advantage",
+         scores: pd.DataFrame | None = None) -> Axes:
+    table = analysis.select_scores(score(df) if scores is None else scores, metric)
+    ax = plotting.plot_score(table, KNOB, ax, log_x=True, dodge=0.6, ylabel=YLABEL.get(metric, metric))
     ax.set_xlabel("number of objectives K")
     return ax

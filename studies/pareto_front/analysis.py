@@ -15,8 +15,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from mowsim import analysis, plotting
+from mowsim.analysis import format_number as num
 
 KNOB = "w1"
+FIGURE = "pareto_fronts"
 OBJECTIVES = ("objective_0", "objective_1")
 REFERENCE = (0.0, 0.0)
 
@@ -51,6 +53,19 @@ def seed_hypervolumes(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def hypervolume_curves(df: pd.DataFrame, schemes=("rc", "hv-guided", "gradient")) -> pd.DataFrame:
+    """Per (scheme, instance, seed, step): the hypervolume of the run's front at that step, its expected-reward
+    vectors over every weight (reference (0, 0)); for the steps-to-front comparison of Lu et al."""
+    rows = df[df["scheme"].astype(str).isin(schemes) & df["objective"].isin([0, 1])]
+    keys = ["scheme", "instance", "seed"] if "instance" in rows else ["scheme", "seed"]
+    wide = rows.pivot_table(index=keys + ["step", KNOB], columns="objective", values="expected_reward",
+                            observed=True).reset_index()
+    out = []
+    for key, group in wide.groupby(keys + ["step"], observed=True, sort=True):
+        out.append((*key, analysis.hypervolume(group[[0, 1]].to_numpy(), REFERENCE)))
+    return pd.DataFrame(out, columns=keys + ["step", "hypervolume"])
+
+
 def score(df: pd.DataFrame) -> pd.DataFrame:
     """Per scheme: ``hypervolume`` with its CI; per (w1, scheme): ``normalized_value`` with CIs and robust
     aggregates over w1 (``w1`` is NaN on the hypervolume rows)."""
@@ -58,6 +73,25 @@ def score(df: pd.DataFrame) -> pd.DataFrame:
         analysis.score_table(seed_hypervolumes(df), "hypervolume"),
         analysis.score_table(per_run(df), "normalized_value", knobs=[KNOB]),
     ], ignore_index=True)
+
+
+def answer(scores: pd.DataFrame) -> str:
+    """The study's answer, every number read from ``scores``."""
+    order = analysis.ranked(scores, "hypervolume")
+    value = dict(order)
+    return (f"The hypervolume of a run's front over the weights (reference (0, 0)) is highest for "
+            f"{', '.join(f'{s} {num(v)}' for s, v in order[:3])}; RC {num(value['rc'])}, AC {num(value['ac'])}, "
+            f"GDPO {num(value['gdpo'])}, DVAO {num(value['dvao'])}, hv-guided {num(value['hv-guided'])}, gradient "
+            f"{num(value['gradient'])}; lowest {order[-1][0]} ({num(order[-1][1])}).")
+
+
+def headline(scores: pd.DataFrame) -> pd.DataFrame:
+    """Hypervolume per scheme, and the share of the achievable gain at the two extreme weights."""
+    weights = analysis.score_levels(scores, "normalized_value", KNOB)
+    columns = {"hypervolume": {"metric": "hypervolume"}}
+    columns.update({f"gain share, w1={w:g}": {"metric": "normalized_value", KNOB: w}
+                    for w in (weights[0], weights[-1])})
+    return analysis.headline_table(scores, columns)
 
 
 def front_summary(df: pd.DataFrame, instance: int | None = None) -> pd.DataFrame:
