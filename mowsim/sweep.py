@@ -248,8 +248,11 @@ def run_cell(cell: Cell) -> pd.DataFrame:
     """Train one cell: its history plus the columns ``study``, ``cell_id``, ``cell_key`` and one per setting knob.
 
     The seeds run serially in this process (``parallel=False``); a sweep parallelizes across cells. A study whose
-    ``sweep.py`` defines its own ``run_cell(cell)`` (e.g. the ``overhead`` timing study) is run with that instead.
+    ``sweep.py`` defines its own ``run_cell(cell)`` (e.g. the ``overhead`` timing study) is run with that instead,
+    and a Cell subclass with a ``run()`` method (the LLM runs of :mod:`mowsim.llm.transfer`) runs itself.
     """
+    if callable(getattr(cell, "run", None)):
+        return cell.run()
     custom = getattr(_study_module_or_none(cell.study), "run_cell", None)
     if custom is not None:
         return custom(cell)

@@ -236,6 +236,28 @@ def test_dvao_reliable_spurious_flips():
     assert (only.verdict, only.condition) == ("holds only when", "spurious_sd = 1")
 
 
+def transfer_pairs(*rows):
+    """A transfer_pairs.csv: rows of (variant, sim_diff, sim_separates, llm_diff, llm_low, llm_high)."""
+    return pd.DataFrame([{"variant": v, "a": "rc", "b": "gdpo", "sim_diff": sim, "sim_separates": sep,
+                          "llm_diff": d, "llm_diff_low": low, "llm_diff_high": high}
+                         for v, sim, sep, d, low, high in rows])
+
+
+def test_llm_transfer_flips_on_the_llm_pairs():
+    agree = ("spurious-3", -0.01, True, -0.2, -0.3, -0.1)  # predicted a < b; the LLM separates them the same way
+    unclear = ("noise-3", 0.01, True, 0.02, -0.05, 0.09)
+    reversed_ = ("noise-3", 0.01, True, -0.2, -0.3, -0.1)
+    ignored = ("clean", 0.0, False, 0.5, 0.4, 0.6)  # the simulation did not separate it: not a prediction
+    held = verdict("llm-transfer", llm_transfer=transfer_pairs(agree, ignored))
+    assert (held.verdict, held.effect, held.n) == ("holds", 1.0, 1)
+    only = verdict("llm-transfer", llm_transfer=transfer_pairs(agree, unclear))
+    assert (only.verdict, only.condition) == ("holds only when", "variant = spurious-3")
+    assert verdict("llm-transfer", llm_transfer=transfer_pairs(reversed_)).verdict == "fails"
+    assert verdict("llm-transfer", llm_transfer=transfer_pairs(unclear)).verdict == "inconclusive"
+    missing = verdict("llm-transfer", llm_transfer=None)
+    assert missing.verdict == "inconclusive" and "mowsim llm --transfer" in missing.reason
+
+
 # ---- balance, gate or spread ---------------------------------------------------------------------------------------
 
 BALANCING = ["rc", "ac", "gdpo", "dvao", "saw-gdpo"]

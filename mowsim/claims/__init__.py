@@ -19,7 +19,8 @@ Verdicts (:data:`VERDICTS`)
 
 Inputs (``reads``): ``"bounds"`` is ``bounds/bounds.csv`` (:func:`mowsim.bounds.run_bounds`); a study name is that
 study's per-run table (``studies/<name>/analysis.py``'s ``per_run``); ``"<study>.<function>"`` is another table of
-that analysis module (e.g. ``pareto_front.hypervolume_curves``); ``"llm"`` is ``llm/summary.csv`` of ``mowsim llm``.
+that analysis module (e.g. ``pareto_front.hypervolume_curves``); ``"llm"`` is ``llm/summary.csv`` of ``mowsim llm``;
+``"llm_transfer"`` is ``llm_transfer/transfer_pairs.csv`` of ``mowsim llm --transfer``.
 Every effect's CI is a bootstrap over runs (instance x seed), paired by ``(instance, seed)`` where two schemes or
 settings are compared (cells with the same seed share their random stream).
 

@@ -82,8 +82,9 @@ class Claim:
         raise NotImplementedError
 
     def studies(self) -> list[str]:
-        """The studies this claim reads (``bounds`` and ``llm`` are not studies)."""
-        return list(dict.fromkeys(name.split(".")[0] for name in self.reads if name not in ("bounds", "llm")))
+        """The studies this claim reads (``bounds``, ``llm`` and ``llm_transfer`` are not studies)."""
+        return list(dict.fromkeys(name.split(".")[0] for name in self.reads
+                                  if name not in ("bounds", "llm", "llm_transfer")))
 
 
 _REGISTRY: dict[str, Claim] = {}

@@ -44,6 +44,9 @@ class Inputs(Mapping):
         if name == "llm":
             path = self.results_dir / "llm" / "summary.csv"
             return pd.read_csv(path) if path.is_file() else None
+        if name == "llm_transfer":  # `mowsim llm --transfer --out DIR/llm_transfer`
+            path = self.results_dir / "llm_transfer" / "transfer_pairs.csv"
+            return pd.read_csv(path) if path.is_file() else None
         study, _, function = name.partition(".")
         frame = self.raw(study)
         if frame is None:

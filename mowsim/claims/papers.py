@@ -504,6 +504,48 @@ class DvaoEmaSmallG(Claim):
         return combine(levels, pooled, reason, what_decides="More seeds per G would decide.")
 
 
+@register
+@dataclasses.dataclass(frozen=True)
+class LlmTransfer(Claim):
+    """The sim-to-LLM transfer table (``llm_transfer/transfer_pairs.csv`` of ``mowsim llm --transfer``). For each
+    pair of schemes that the simulation separates (95 % CI of the difference excludes 0) in a variant, the LLM's
+    difference turned to the predicted direction: the pair holds if its 95 % CI lies above 0, fails if below (the
+    LLM separates them the other way), else is inconclusive. A variant holds when every pair it predicts holds
+    (:func:`all_of`), fails when one fails. Effect: the share of predicted pairs that hold, with its exact
+    (Clopper-Pearson) 95 % CI, over all variants."""
+
+    id = "llm-transfer"
+    statement = "The simulated orderings hold on a small LLM trained through TRL (mowsim llm --transfer)."
+    source = "mowsim (this toolkit), issue 12; mowsim/llm/transfer.py"
+    reads = ("llm_transfer",)
+    figure = "figures/llm_transfer.png"
+    metric = "share of the simulation's separated pairs the LLM separates the same way"
+
+    def decide(self, data) -> Outcome:
+        missing = _missing(data, self.reads)
+        if missing:
+            return Outcome("inconclusive", reason="no transfer table: run `mowsim llm --transfer --quick --out "
+                                                  "DIR/llm_transfer` (about 15 minutes on two CPU cores).")
+        pairs = data["llm_transfer"]
+        predicted = pairs[pairs["sim_separates"].astype(bool)]
+        levels, held, counts = [], 0, []
+        for variant, group in predicted.groupby("variant", sort=False):
+            direction = np.sign(group["sim_diff"].to_numpy())
+            low = np.where(direction > 0, group["llm_diff_low"], -group["llm_diff_high"])
+            high = np.where(direction > 0, group["llm_diff_high"], -group["llm_diff_low"])
+            verdicts = [side(lo, hi, 0.0) for lo, hi in zip(low, high)]
+            levels.append(({"variant": variant}, all_of(verdicts)))
+            held += verdicts.count("holds")
+            counts.append(f"{variant}: {verdicts.count('holds')} of {len(verdicts)} held, "
+                          f"{verdicts.count('fails')} reversed")
+        n = len(predicted)
+        low, high = _clopper_pearson(held, n) if n else (math.nan, math.nan)
+        pooled = (held / n if n else math.nan, low, high, n)
+        reason = "Pairs the simulation separates, on the LLM: " + "; ".join(counts) + "."
+        return combine(levels, pooled, reason, what_decides="More LLM seeds per (variant, scheme) would narrow the "
+                                                            "LLM's CIs (the quick run has 3).")
+
+
 def _gap_frame(runs: pd.DataFrame, metric: str, treatment, control, knob: str) -> pd.DataFrame:
     """Per (instance, seed, knob): mean of ``metric`` over the ``treatment`` schemes minus the ``control`` scheme's."""
     table = runs.pivot_table(index=_pair_keys(runs) + [knob], columns="scheme", values=metric, observed=True)

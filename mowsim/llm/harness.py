@@ -162,7 +162,10 @@ def _dataset(task: AdditionTask, tokenizer, config: HarnessConfig, seed: int) ->
     return Dataset.from_dict({"prompt": prompts, "answer": [p["answer"] for p in problems]})
 
 
-def _train_one(config, task, model_path, dataset, held_out, scheme, seed, out, log):
+def _train_one(config, task, model_path, dataset, held_out, scheme, seed, out, log, *, reward_funcs=None,
+               callbacks=()):
+    """One GRPO run from the warm start; ``reward_funcs`` (default: the task's three) get equal weights."""
+    reward_funcs = list(task.reward_functions() if reward_funcs is None else reward_funcs)
     model, tokenizer = llm_model.load_model(model_path, device=config.device)
     args = GRPOConfig(
         output_dir=str(out / "runs" / f"{scheme}-seed{seed}"),
@@ -174,7 +177,7 @@ def _train_one(config, task, model_path, dataset, held_out, scheme, seed, out, l
         lr_scheduler_type="constant",
         max_steps=config.steps,
         beta=0.0,
-        reward_weights=[1.0 / len(OBJECTIVES)] * len(OBJECTIVES),
+        reward_weights=[1.0 / len(reward_funcs)] * len(reward_funcs),
         logging_steps=1,
         save_strategy="no",
         report_to=[],
@@ -191,10 +194,12 @@ def _train_one(config, task, model_path, dataset, held_out, scheme, seed, out, l
     if "performance" in getattr(scheme_obj, "feedback", ()):
         validation = task.sample(64, "train", np.random.default_rng([seed, 2]))
         extra["performance_fn"] = lambda trainer: _performance(trainer.model, tokenizer, task, validation, config)
-    trainer = MultiObjectiveGRPOTrainer(model=model, reward_funcs=task.reward_functions(), args=args,
+    trainer = MultiObjectiveGRPOTrainer(model=model, reward_funcs=reward_funcs, args=args,
                                         train_dataset=dataset, processing_class=tokenizer, scheme=scheme_obj,
                                         ddof=config.ddof, eps=config.eps, **extra)
     trainer.remove_callback(PrinterCallback)  # one line per run below instead of TRL's per-step dicts
+    for callback in callbacks:
+        trainer.add_callback(callback)
     start = time.perf_counter()
     trainer.train()
     train_seconds = time.perf_counter() - start
