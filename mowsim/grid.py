@@ -72,11 +72,13 @@ def grid(study: str, points: Callable[[int | None], Iterable[Point]], *, instanc
     instances : iterable of int or None
         Environment instances; each cell's setting gets ``instance``.
     schemes : iterable of str, optional
-        The schemes of every point (default: every registered scheme, :func:`mowsim.schemes.available`).
+        The schemes of every point (default: every registered scheme that balances several rewards into one
+        advantage, ``mowsim.schemes.available(role="balance")``; the spread and gate schemes need settings of their
+        own, so a study names them).
     **train
         Training fields shared by every cell (``seeds``, ``steps``, ``lr``, ...); a point's ``train`` overrides them.
     """
-    default_schemes = tuple(available() if schemes is None else schemes)
+    default_schemes = tuple(available(role="balance") if schemes is None else schemes)
     cells: list[Cell] = []
     for instance in (None,) if instances is None else tuple(instances):
         for point in points(instance):

@@ -50,8 +50,12 @@ def test_claims_csv_has_a_valid_verdict_and_an_existing_figure_for_every_claim(r
     ledger = claims.read_ledger(out / "claims.csv")
     assert ledger["claim"].tolist() == claims.available()
     assert set(ledger["verdict"]) <= set(claims.VERDICTS)
-    for figure in ledger["figure"]:
-        assert (out / figure).is_file(), figure
+    for row in ledger.itertuples():
+        if isinstance(row.figure, str) and row.figure:
+            assert (out / row.figure).is_file(), row.figure
+        else:  # only a claim with none of its inputs has no figure, and it cannot be decided
+            assert row.verdict == "inconclusive" and row.n == 0, row
+    assert ledger["figure"].fillna("").astype(bool).sum() >= len(ledger) - 1  # only llm-transfer lacks its input
     assert (ledger.loc[ledger["verdict"] == "holds only when", "condition"].str.len() > 0).all()
     assert ledger["command"].str.startswith("mowsim claims --results").all()
 

@@ -73,9 +73,12 @@ def evaluate(claim: Claim | str, data: Mapping, results_dir="results") -> Verdic
     """Apply ``claim``'s rule to ``data`` (a mapping of its ``reads``, e.g. :class:`Inputs`)."""
     claim = get(claim) if isinstance(claim, str) else claim
     outcome = claim.decide(data)
+    # With none of its inputs there is nothing to show: no figure (e.g. llm-transfer before an LLM run).
+    nothing_read = all(data.get(name) is None or len(data[name]) == 0 for name in claim.reads)
     return Verdict(claim=claim.id, statement=claim.statement, source=claim.source, metric=claim.metric,
                    verdict=outcome.verdict, condition=outcome.condition, effect=outcome.effect,
-                   ci_low=outcome.ci_low, ci_high=outcome.ci_high, n=outcome.n, figure=claim.figure,
+                   ci_low=outcome.ci_low, ci_high=outcome.ci_high, n=outcome.n,
+                   figure="" if nothing_read else claim.figure,
                    command=command(claim, results_dir), reason=outcome.reason)
 
 
@@ -115,7 +118,8 @@ def verdict_table(verdicts: Sequence[Verdict], *, link_figures: bool = True) -> 
     for v in verdicts:
         ci = f" [{_number(v.ci_low)}, {_number(v.ci_high)}]" if np.isfinite(v.ci_low) else ""
         effect = f"{_number(v.effect)}{ci}" if np.isfinite(v.effect) else "-"
-        figure = f"[{Path(v.figure).stem}]({v.figure})" if link_figures else Path(v.figure).stem
+        figure = ("none (no data)" if not v.figure else
+                  f"[{Path(v.figure).stem}]({v.figure})" if link_figures else Path(v.figure).stem)
         cells = [f"`{v.claim}`", f"{v.statement} ({v.source})", f"**{v.label}**", f"{effect} ({v.metric})", str(v.n),
                  figure]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")

@@ -518,7 +518,7 @@ class LlmTransfer(Claim):
     statement = "The simulated orderings hold on a small LLM trained through TRL (mowsim llm --transfer)."
     source = "mowsim (this toolkit), issue 12; mowsim/llm/transfer.py"
     reads = ("llm_transfer",)
-    figure = "figures/llm_transfer.png"
+    figure = "llm_transfer/transfer.png"  # written by `mowsim llm --transfer --out DIR/llm_transfer`
     metric = "share of the simulation's separated pairs the LLM separates the same way"
 
     def decide(self, data) -> Outcome:

@@ -66,6 +66,8 @@ class Scheme:
     kernel_id: ClassVar[int] = -1
     reference: ClassVar[Callable]
     stateful: ClassVar[bool] = False
+    role: ClassVar[str] = "balance"
+    """How the scheme treats several rewards (the sources' three positions, see :data:`ROLES`)."""
     _fused_checks: ClassVar[bool] = True
     """True when ``_run`` with ``backend="numba"`` returns the drivers' ``(lower, upper, in_range, finite)`` as its
     third value (see :func:`mowsim.schemes._kernels.compute_serial`), so :meth:`compute` checks for inf, overflow
@@ -157,9 +159,23 @@ def register(cls: type[Scheme]) -> type[Scheme]:
     return cls
 
 
-def available() -> list[str]:
-    """The registered scheme names, sorted."""
-    return sorted(_REGISTRY)
+ROLES = ("balance", "spread", "gate")
+"""``balance``: weight several rewards into one advantage (RC, AC, GDPO, DVAO, SAW, Lu et al., MGDA, PCGrad);
+``spread``: keep them apart, as a set of diverse answers (VPO, and its random-weight baseline); ``gate``: use some as
+hard pass/fail criteria and score the rest (DRO's rubric gates)."""
+
+
+def available(role: str | None = None) -> list[str]:
+    """The registered scheme names, sorted; with ``role``, only those of that role (one of :data:`ROLES`).
+
+    >>> "vpo" in available(role="spread") and "rc" in available(role="balance")
+    True
+    """
+    if role is None:
+        return sorted(_REGISTRY)
+    if role not in ROLES:
+        raise ValueError(f"unknown scheme role {role!r}; expected one of {ROLES}.")
+    return sorted(name for name, cls in _REGISTRY.items() if cls.role == role)
 
 
 def get(scheme, **params) -> Scheme:

@@ -78,6 +78,7 @@ class Gated(Scheme):
     name = "gated"
     kernel_id = _set_kernels.GATED
     reference = staticmethod(gated_reference)
+    role: ClassVar[str] = "gate"
     _fused_checks: ClassVar[bool] = False
     gates: tuple = ()
     """Gate objectives: indices, or names looked up in ``objective_names``. No gate (the default) leaves the inner

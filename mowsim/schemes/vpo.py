@@ -114,6 +114,7 @@ class _DrawingScheme(Scheme):
     """A stateless scheme that draws Dirichlet weights from its own seeded stream (see the module docstring)."""
 
     _fused_checks: ClassVar[bool] = False
+    role: ClassVar[str] = "spread"
     draws_per_group: ClassVar[int] = 1
     random: ClassVar[bool] = True
     """Hosts keep one instance across batches so that its stream advances (verl's estimators do)."""

@@ -40,7 +40,7 @@ def _points(instance: int):
         env_kwargs = {**BANDIT, "n_objectives": k, "instance_seed": instance}
         best = round(best_value(Bandit(**env_kwargs)), 12)
         yield Point("bandit", env_kwargs, {"K": k, "best_value": best},
-                    schemes=tuple(scheme for scheme in available() if supported(scheme, k)))
+                    schemes=tuple(scheme for scheme in available(role="balance") if supported(scheme, k)))
 
 
 SETTINGS = grid(NAME, _points, instances=INSTANCES, seeds=SEEDS, steps=STEPS)

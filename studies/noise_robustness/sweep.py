@@ -1,6 +1,6 @@
 """Noise on the auxiliary objective: which scheme keeps accuracy (objective 0) progress as the auxiliary gets noisier?
 
-Three sub-sweeps (setting ``noise``), every registered scheme at every ``level``:
+Three sub-sweeps (setting ``noise``), every balancing scheme at every ``level``:
 
 * ``gaussian``: :class:`~mowsim.envs.Bandit`, 16 arms, K=2, the auxiliary correlated with accuracy across arms at
   0.7 (a helpful auxiliary such as format), additive Gaussian noise of sd ``level`` on the auxiliary alone.
