@@ -76,10 +76,11 @@ def objective_zscores(rewards, ddof, eps, zscores, step_row, objective_rows):
     mask = np.empty((n_groups, n_rollouts), dtype=np.uint8)
     zero_groups = 0
     inv_groups = 1.0 / n_groups
+    plain = _kernels._plain_ratio(float(n_rollouts))
     for k in range(n_objectives):
         objective_rows[k, ZERO_SHARE] = 0.0
     for b in range(n_groups):
-        if not _kernels._moments_clean(rewards, b, ddof, mom):
+        if not _kernels._moments_clean(rewards, b, ddof, plain, mom):
             if _nan_group_zscores(rewards, b, ddof, eps, mask, mom, zscores, objective_rows, inv_groups):
                 zero_groups += 1
             continue

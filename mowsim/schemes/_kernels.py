@@ -83,10 +83,24 @@ def _factors(exponent):
 
 
 @njit(cache=True, inline="always")
+def _plain_ratio(count):
+    """How many times its spread a set's largest |x| may be before its rounded mean needs the correction.
+
+    A sequential mean of ``n`` values is off by at most ~``n u max|x|`` (``u = 2**-53``), and the std is at least
+    ``spread / sqrt(2n)``, so below this ratio the mean's error moves no z-score by more than ``1e-13 sqrt(n-1)``
+    times the std, far inside Samuelson's bound's ``1e-12``; the corrected second pass (one more sum) is then left
+    out. Above it (near-constant sets, large offsets) the correction is made. 0 for ``n < 2`` (always corrected).
+    """
+    if count < 2.0:
+        return 0.0
+    return 565.0 * np.sqrt((count - 1.0) / count) / count
+
+
+@njit(cache=True, inline="always")
 def _std_from(sum_sq, sum_dev, correction, count, ddof, lower, upper, magnitude):
     """Std from the corrected two-pass sums, with the zero-spread rule: constant or too-few values give 0.
 
-    ``sum_sq`` and ``sum_dev`` are the sums of ``(x - m)**2`` and ``x - m`` and ``correction = sum_dev / count``, so
+    ``sum_sq`` and ``sum_dev`` are the sums of ``(x - m)**2`` and ``x - m`` and ``correction = sum_dev * (1 / count)``, so
     ``sum_sq - sum_dev * correction`` is the sum of squared deviations from the accurate mean. The spread is
     compared with ``max(|upper|, |lower|, magnitude)``; ``magnitude`` is 0 for raw rewards and ``sum_k w_k`` for
     GDPO's batch z-score (see :func:`mowsim.schemes.reference.moments`).
@@ -143,36 +157,43 @@ def _column_first(rewards, b, k):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _moments_clean(rewards, b, ddof, mom):
+def _moments_clean(rewards, b, ddof, plain, mom):
     """Per-objective statistics of group b into ``mom`` (see ``M_*``) on the fast path; False (results void) if the
     group has a NaN or an objective whose largest |r| is outside the safe window (it then needs
     :func:`_moments_nan`).
 
     One objective (a strided column of G values, in L1) at a time, both passes with scalar accumulators and no
-    NaN test: a NaN anywhere shows in its column's sum. Used by :func:`_combine_range`, the stateful schemes and
+    NaN test: a NaN anywhere shows in its column's sum. ``plain`` is ``_plain_ratio(G)``, computed once by the
+    caller (a sqrt and two divisions per group cost ~5%). Used by :func:`_combine_range`, the stateful schemes and
     the training loops' per-objective z-scores; inlined, and its array arguments are the caller's own (no views),
     so it costs nothing over writing the loop out.
     """
     n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
+    clean = True
     for k in range(n_objectives):
         t, lo, hi = _column_first(rewards, b, k)
         mom[M_LOWER, k] = lo
         mom[M_UPPER, k] = hi
         if np.isnan(t) or not _in_window(max(abs(lo), abs(hi))):
-            return False
+            clean = False
         m = t / n_rollouts
         sum_dev = 0.0
         sum_sq = 0.0
-        for j in range(n_rollouts):
-            d = rewards[b, j, k] - m
-            sum_dev += d
-            sum_sq += d * d
-        correction = sum_dev / n_rollouts
+        if max(abs(lo), abs(hi)) > plain * (hi - lo):
+            for j in range(n_rollouts):
+                d = rewards[b, j, k] - m
+                sum_dev += d
+                sum_sq += d * d
+        else:
+            for j in range(n_rollouts):
+                d = rewards[b, j, k] - m
+                sum_sq += d * d
+        correction = sum_dev * (1.0 / n_rollouts)  # a multiply: no division per column
         mom[M_MEAN, k] = m
         mom[M_CORR, k] = correction
         mom[M_STD, k] = _std_from(sum_sq, sum_dev, correction, n_rollouts, ddof, lo, hi, 0.0)
         mom[M_EXP, k] = 0.0
-    return True
+    return clean
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -216,13 +237,16 @@ def _moments_nan(rewards, b, ddof, mask, mom):
         m = total / max(count, 1.0)
         sum_dev = 0.0
         sum_sq = 0.0
+        # the same rule as _moments_clean, on the scaled values (so both paths give the same bits)
+        corrected = max(abs(lo), abs(hi)) * c1 * c2 > _plain_ratio(count) * (hi * c1 * c2 - lo * c1 * c2)
         for j in range(n_rollouts):
             x = rewards[b, j, k]
             if not np.isnan(x):
                 d = x * c1 * c2 - m
-                sum_dev += d
+                if corrected:
+                    sum_dev += d
                 sum_sq += d * d
-        correction = sum_dev / max(count, 1.0)
+        correction = sum_dev * (1.0 / max(count, 1.0))
         mom[M_MEAN, k] = m
         mom[M_CORR, k] = correction
         mom[M_LOWER, k] = lo
@@ -243,7 +267,7 @@ def _group_moments(rewards, b, ddof, mask, mom):
     ``M_UPPER`` (+inf/-inf for an objective with no score), computed scale-free and scaled back (exact unless the
     result leaves the float64 range), ``M_EXP`` = 0. For callers outside the scheme drivers (the stateful schemes).
     """
-    if _moments_clean(rewards, b, ddof, mom):
+    if _moments_clean(rewards, b, ddof, _plain_ratio(float(rewards.shape[1])), mom):
         return _fill_mask(mask, b, rewards.shape[1]), True
     n_scorable = _moments_nan(rewards, b, ddof, mask, mom)
     for k in range(rewards.shape[2]):
@@ -267,12 +291,14 @@ def _rc_finish(b, ddof, eps, mask, out, count, total, lower, upper):
     m = total / count
     sum_dev = 0.0
     sum_sq = 0.0
+    corrected = max(abs(lower), abs(upper)) > _plain_ratio(float(count)) * (upper - lower)  # as in _rc_range
     for j in range(n_rollouts):
         if mask[b, j]:
             d = out[b, j] - m
-            sum_dev += d
+            if corrected:
+                sum_dev += d
             sum_sq += d * d
-    correction = sum_dev / count
+    correction = sum_dev * (1.0 / count)
     std = _std_from(sum_sq, sum_dev, correction, count, ddof, lower, upper, 0.0)
     scale = 1.0 / (std + eps) if std > 0.0 else 0.0  # a multiplier, as in _rc_range: both paths round alike
     for j in range(n_rollouts):
@@ -370,8 +396,9 @@ def _combine_nan(rewards, b, weights, adaptive, ddof, eps, mask, out, effective,
     if adaptive:
         spread_total = _share_spread(weights, mom, coef)
         if spread_total > 0.0:
+            inv_total = 1.0 / spread_total  # a multiplier, as in _combine_range
             for k in range(n_objectives):
-                coef[k] = coef[k] / spread_total
+                coef[k] = coef[k] * inv_total
                 effective[b, k] = coef[k]
         else:
             active = False
@@ -664,6 +691,7 @@ def _rc_range(rewards, weights, ddof, eps, mask, out, bounds, pending, start, st
     bound_bits = bounds.view(np.uint64)
     flag = 1 if n_rollouts >= 2 else 0
     stats = np.empty((GROUP_CHUNK, 3))  # per group of the chunk: mean of s, then min and max of s
+    plain = _plain_ratio(float(n_rollouts))
     for first in range(start, stop, GROUP_CHUNK):
         last = min(stop, first + GROUP_CHUNK)
         for b in range(first, last):
@@ -701,13 +729,20 @@ def _rc_range(rewards, weights, ddof, eps, mask, out, bounds, pending, start, st
             if pending[b]:
                 continue
             m = stats[b - first, 0]
+            lower = stats[b - first, 1]
+            upper = stats[b - first, 2]
             sum_dev = 0.0
             sum_sq = 0.0
-            for j in range(n_rollouts):
-                d = out[b, j] - m
-                sum_dev += d
-                sum_sq += d * d
-            correction = sum_dev / n_rollouts
+            if max(abs(lower), abs(upper)) > plain * (upper - lower):  # see _plain_ratio
+                for j in range(n_rollouts):
+                    d = out[b, j] - m
+                    sum_dev += d
+                    sum_sq += d * d
+            else:
+                for j in range(n_rollouts):
+                    d = out[b, j] - m
+                    sum_sq += d * d
+            correction = sum_dev * (1.0 / n_rollouts)
             std = _std_from(sum_sq, sum_dev, correction, n_rollouts, ddof, stats[b - first, 1],
                             stats[b - first, 2], 0.0)
             # the multiplier takes the min's slot, the correction the max's: 0 for a constant group or G = 1
@@ -724,6 +759,9 @@ def _rc_range(rewards, weights, ddof, eps, mask, out, bounds, pending, start, st
             if scale == 0.0:  # exactly +0, as the NaN-aware path and the reference give (no -0 from rounding)
                 for j in range(n_rollouts):
                     out[b, j] = 0.0
+            elif correction == 0.0:  # the same values as below, one subtraction fewer
+                for j in range(n_rollouts):
+                    out[b, j] = (out[b, j] - m) * scale
             else:
                 for j in range(n_rollouts):
                     out[b, j] = ((out[b, j] - m) - correction) * scale
@@ -743,15 +781,19 @@ def _combine_range(rewards, weights, adaptive, ddof, eps, mask, out, effective, 
     weight_total = 0.0
     for k in range(n_objectives):
         weight_total += weights[k]
-    # per group of the chunk: mean, coefficient and correction per objective
-    st = np.empty((GROUP_CHUNK, 3, n_objectives))
+    fixed = np.empty(n_objectives)  # the fixed effective weights, divided once per call, not per group
+    for k in range(n_objectives):
+        fixed[k] = weights[k] / weight_total
+    st = np.empty((GROUP_CHUNK, 2, n_objectives))  # per group of the chunk: mean, then coefficient per objective
+    offsets = np.empty(GROUP_CHUNK)  # per group: -sum_k c_k coef_k, the start of every rollout's sum
     active = np.empty(GROUP_CHUNK, dtype=np.uint8)
     mom = np.empty((N_MOM, n_objectives))
+    plain = _plain_ratio(float(n_rollouts))
     for first in range(start, stop, GROUP_CHUNK):
         last = min(stop, first + GROUP_CHUNK)
         for b in range(first, last):
             c = b - first
-            if not _moments_clean(rewards, b, ddof, mom):
+            if not _moments_clean(rewards, b, ddof, plain, mom):
                 pending[b] = 1
                 continue
             pending[b] = 0
@@ -760,7 +802,6 @@ def _combine_range(rewards, weights, adaptive, ddof, eps, mask, out, effective, 
             spread_total = 0.0
             for k in range(n_objectives):
                 st[c, 0, k] = mom[M_MEAN, k]
-                st[c, 2, k] = mom[M_CORR, k]
                 raw_lower = min(raw_lower, mom[M_LOWER, k])
                 raw_upper = max(raw_upper, mom[M_UPPER, k])
                 spread_total += weights[k] * mom[M_STD, k]
@@ -768,15 +809,19 @@ def _combine_range(rewards, weights, adaptive, ddof, eps, mask, out, effective, 
             bounds[b, 1] = raw_upper
             live = flag == 1 and not (adaptive and not spread_total > 0.0)
             active[c] = 1 if live else 0
+            offset = 0.0
+            inv_total = 1.0 / spread_total if spread_total > 0.0 else 0.0
             for k in range(n_objectives):
                 std = mom[M_STD, k]
                 if adaptive and spread_total > 0.0:
-                    share = weights[k] * std / spread_total
+                    share = weights[k] * std * inv_total
                     effective[b, k] = share
                 else:
                     share = weights[k] if not adaptive else 0.0
-                    effective[b, k] = weights[k] / weight_total
+                    effective[b, k] = fixed[k]
                 st[c, 1, k] = share / (std + eps) if std > 0.0 else 0.0
+                offset += mom[M_CORR, k] * st[c, 1, k]
+            offsets[c] = 0.0 - offset
         for b in range(first, last):
             if pending[b]:
                 continue
@@ -787,18 +832,17 @@ def _combine_range(rewards, weights, adaptive, ddof, eps, mask, out, effective, 
                 for j in range(n_rollouts):
                     out[b, j] = 0.0
                 continue
-            # every entry is finite here, so a constant objective's ((x - m) - c) * 0 adds exactly 0
+            # every entry is finite here, so a constant objective's (x - m) * 0 adds exactly 0
+            offset = offsets[c]
             m = st[c, 0, 0]
             w = st[c, 1, 0]
-            cr = st[c, 2, 0]
             for j in range(n_rollouts):
-                out[b, j] = 0.0 + ((rewards[b, j, 0] - m) - cr) * w
+                out[b, j] = offset + (rewards[b, j, 0] - m) * w
             for k in range(1, n_objectives):
                 m = st[c, 0, k]
                 w = st[c, 1, k]
-                cr = st[c, 2, k]
                 for j in range(n_rollouts):
-                    out[b, j] += ((rewards[b, j, k] - m) - cr) * w
+                    out[b, j] += (rewards[b, j, k] - m) * w
 
 
 @njit(cache=True, error_model="numpy")
