@@ -413,14 +413,20 @@ def _combine_nan(rewards, b, weights, adaptive, ddof, eps, mask, out, effective,
         std = mom[M_STD, k]
         eps_scaled = math.ldexp(eps, -int(mom[M_EXP, k]))
         coef[k] = coef[k] / (std + eps_scaled) if std > 0.0 else 0.0
+    # as _combine_range adds it: the corrections first (offset = -sum_k c_k coef_k), then (x - m_k) coef_k
     for j in range(n_rollouts):
         a = 0.0
         if active and mask[b, j]:
+            offset = 0.0
+            for k in range(n_objectives):
+                if not np.isnan(rewards[b, j, k]) and coef[k] != 0.0:
+                    offset += mom[M_CORR, k] * coef[k]
+            a = 0.0 - offset
             for k in range(n_objectives):
                 x = rewards[b, j, k]
                 if not np.isnan(x) and coef[k] != 0.0:
                     c1, c2 = _factors(int(mom[M_EXP, k]))
-                    a += ((x * c1 * c2 - mom[M_MEAN, k]) - mom[M_CORR, k]) * coef[k]
+                    a += (x * c1 * c2 - mom[M_MEAN, k]) * coef[k]
         out[b, j] = a
 
 
@@ -987,14 +993,34 @@ def all_finite(values):
     return top < _NONFINITE_BITS
 
 
+AC_WEIGHT_EXPONENT = 200  # AC takes its weights as given while the largest is within 2**+-200 of 1
+
+
 @njit(cache=True)
 def _prepare_weights(scheme_id, weights, eps):
-    """The weights the combination uses and ``eps`` in the units of the weighted sums: the scale-free schemes take
-    the normalized weights (:func:`_normalized_weights`), AC the weights as given."""
-    if scheme_id == AC:
-        return weights, eps
+    """``(weights, eps, post)``: the weights the combination uses, ``eps`` in the units of the weighted sums, and
+    the power of two the advantages are multiplied by at the end.
+
+    The scale-free schemes take the normalized weights (:func:`_normalized_weights`). AC's advantages scale with
+    its weights, so it takes them as given (``post = 0``), unless the largest is beyond ``2**+-AC_WEIGHT_EXPONENT``,
+    where a coefficient ``w_k / sigma_k`` could leave the normal range: then the normalized weights and
+    ``post = e``, the same bits wherever the as-given computation stays normal.
+    """
     unit, exponent = _normalized_weights(weights)
-    return unit, math.ldexp(eps, -exponent)
+    if scheme_id == AC:
+        if abs(exponent) <= AC_WEIGHT_EXPONENT:
+            return weights, eps, 0
+        return unit, eps, exponent
+    return unit, math.ldexp(eps, -exponent), 0
+
+
+@njit(cache=True)
+def _scale_advantages(out, exponent, start, stop):
+    """out[b] *= 2**exponent for b in [start, stop) (AC with weights beyond 2**+-200)."""
+    c1, c2 = _factors(-exponent)
+    for b in range(start, stop):
+        for j in range(out.shape[1]):
+            out[b, j] = out[b, j] * c1 * c2
 
 
 @njit(cache=True)
@@ -1040,7 +1066,7 @@ def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_rewar
         _objective_second_range(rewards, omean, oexp, opart, pending, 0, n_groups)
         cv = _cv_weights(opart, ddof, reward_min, has_reward_min, saw, oexp)
         used = _saw_scaled_weights(scheme_id, cv, weights)
-    used, eps_sum = _prepare_weights(scheme_id, used, eps)
+    used, eps_sum, post = _prepare_weights(scheme_id, used, eps)
     kind = _kind_of(scheme_id)
     mom = np.empty((N_MOM, n_objectives))  # the rare path's work arrays (serial: one serves every group)
     coef = np.empty(n_objectives)
@@ -1055,6 +1081,8 @@ def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_rewar
         for b in range(n_groups):
             if pending[b]:
                 _combine_nan(rewards, b, used, adaptive, ddof, eps, mask, out, effective, mom, coef, bounds)
+        if post != 0:
+            _scale_advantages(out, post, 0, n_groups)
     if scheme_id == GDPO or scheme_id == SAW_GDPO:
         part = np.empty((n_groups, N_PARTIAL))
         _whiten_first_range(out, mask, part, 0, n_groups)
@@ -1097,7 +1125,7 @@ def compute_parallel(scheme_id, rewards, weights, ddof, eps, reward_min, has_rew
                                     min(n_groups, (c + 1) * GROUP_CHUNK))
         cv = _cv_weights(opart, ddof, reward_min, has_reward_min, saw, oexp)
         used = _saw_scaled_weights(scheme_id, cv, weights)
-    used, eps_sum = _prepare_weights(scheme_id, used, eps)
+    used, eps_sum, post = _prepare_weights(scheme_id, used, eps)
     kind = _kind_of(scheme_id)
     # the rare path's work arrays, one per concurrent chunk
     mom = np.empty((n_chunks, N_MOM, n_objectives))
@@ -1119,6 +1147,9 @@ def compute_parallel(scheme_id, rewards, weights, ddof, eps, reward_min, has_rew
                 if pending[b]:
                     _combine_nan(rewards, b, used, adaptive, ddof, eps, mask, out, effective, mom[c], coef[c],
                                  bounds)
+        if post != 0:
+            for c in prange(n_chunks):
+                _scale_advantages(out, post, c * GROUP_CHUNK, min(n_groups, (c + 1) * GROUP_CHUNK))
     if scheme_id == GDPO or scheme_id == SAW_GDPO:
         part = np.empty((n_groups, N_PARTIAL))
         for c in prange(n_chunks):

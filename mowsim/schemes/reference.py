@@ -266,13 +266,17 @@ def _combined(rewards: np.ndarray, weights: np.ndarray, adaptive: bool, ddof: in
         shares = np.where(active[:, None], spread / np.where(active, total, 1.0)[:, None],
                           _fixed_weights(weights, n_groups))
         share = np.where(active[:, None], shares, 0.0)
-    else:
+    else:  # AC: the normalized weights, and the advantages scaled back by the weights' power of two at the end
+        unit, weight_exponent = normalized_weights(weights)
         active = np.ones(n_groups, dtype=bool)
-        share = np.broadcast_to(weights, (n_groups, n_objectives))
+        share = np.broadcast_to(unit, (n_groups, n_objectives))
         shares = _fixed_weights(weights, n_groups)
     with np.errstate(over="ignore"):
         coef = np.where(std > 0, share / np.where(std > 0, std + eps_scaled, 1.0), 0.0)
-    return _weighted_sum(centered, coef[:, None, :]), active, shares
+    combined = _weighted_sum(centered, coef[:, None, :])
+    if not adaptive:
+        combined = _ldexp(combined, weight_exponent)
+    return combined, active, shares
 
 
 def ac(rewards: np.ndarray, weights: np.ndarray, ddof: int = 0, eps: float = 0.0):
