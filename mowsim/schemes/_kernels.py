@@ -13,7 +13,14 @@ G values, in L1) at a time with scalar accumulators. A group is first summed wit
 shows up in its objective's sum, and only such a group is recomputed by the NaN-aware path, so the common fully
 scored batch pays for no branch per entry. The same first pass records a range holding each group's rewards; the
 drivers reduce it and return ``(lower, upper, in_range, finite)``, so :meth:`mowsim.schemes.Scheme.compute` checks
-for ``inf``, float64 overflow and non-finite advantages without scanning the batch again.
+for ``inf`` and non-finite advantages without scanning the batch again.
+
+Exactness (issue 15). A set (an objective of a group, a group's weighted sums, a batch) whose largest |x| is outside
+``[SAFE_LOW, SAFE_HIGH)`` goes to the rare per-group path, which multiplies it by the power of two that puts its
+largest |x| in [0.5, 1) before squaring; inside the window every intermediate is a normal float64, so the fast path,
+which does not rescale, gives the same bits (power-of-two scaling commutes with the arithmetic). Centering is the
+corrected two-pass one of :func:`mowsim.schemes.reference.scaled_moments`, the correction sum left out where it
+cannot matter (:func:`_plain_ratio`), by the same rule on both paths.
 
 Input. The drivers and passes take C-contiguous float64 arrays (the wrapper and the training loops make sure of
 that): RC and :func:`all_finite` read the float bits through ``view(np.uint64)``, which needs that layout.

@@ -167,7 +167,8 @@ def _weight_total(weights: np.ndarray) -> float:
 
 def _fixed_weights(weights: np.ndarray, n_groups: int) -> np.ndarray:
     weights = normalized_weights(weights)[0]
-    return np.broadcast_to(weights / weights.sum(), (n_groups, weights.shape[0])).copy()
+    with np.errstate(invalid="ignore"):  # all-zero weights (SAW's CV-scaled ones, discarded then): NaN, as before
+        return np.broadcast_to(weights / weights.sum(), (n_groups, weights.shape[0])).copy()
 
 
 def _objective_parts(rewards: np.ndarray, ddof: int, eps: float):
@@ -256,7 +257,7 @@ def _combined(rewards: np.ndarray, weights: np.ndarray, adaptive: bool, ddof: in
         unit = normalized_weights(weights)[0]
         product = unit * std
         # put every objective's w_k sigma_k in one unit: the largest lands in [0.5, 1)
-        top = np.where(product > 0, exponent + _exponent(product), np.iinfo(np.int64).min).max(axis=1)
+        top = np.where(product > 0, exponent + _exponent(product), -(1 << 30)).max(axis=1)
         top = np.where(np.any(product > 0, axis=1), top, 0)
         spread = _ldexp(product, exponent - top[:, None])
         total = np.zeros(n_groups)
