@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 import mowsim
 from mowsim.schemes import reference
 
-SETTINGS = settings(deadline=None, max_examples=60)
+SETTINGS = settings(deadline=None, max_examples=150)
 STATIC = ["rc", "ac", "gdpo", "dvao", "saw-grpo", "saw-gdpo"]
 SCALE_FREE = ["rc", "ac", "gdpo", "dvao"]
 BACKENDS = ("numba", "numpy", "python")
