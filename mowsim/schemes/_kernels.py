@@ -181,12 +181,13 @@ def _moments_clean(rewards, b, ddof, plain, mom):
         t, lo, hi = _column_first(rewards, b, k)
         mom[M_LOWER, k] = lo
         mom[M_UPPER, k] = hi
-        if np.isnan(t) or not _in_window(max(abs(lo), abs(hi))):
+        largest = max(-lo, hi)  # max |x|, as lo <= hi (NaN: caught by the sum)
+        if np.isnan(t) or not _in_window(largest):
             clean = False
         m = t / n_rollouts
         sum_dev = 0.0
         sum_sq = 0.0
-        if max(abs(lo), abs(hi)) > plain * (hi - lo):
+        if largest > plain * (hi - lo):
             for j in range(n_rollouts):
                 d = rewards[b, j, k] - m
                 sum_dev += d
@@ -823,7 +824,7 @@ def _combine_range(rewards, weights, adaptive, ddof, eps, mask, out, effective, 
             live = flag == 1 and not (adaptive and not spread_total > 0.0)
             active[c] = 1 if live else 0
             offset = 0.0
-            inv_total = 1.0 / spread_total if spread_total > 0.0 else 0.0
+            inv_total = 1.0 / spread_total if adaptive and spread_total > 0.0 else 0.0
             for k in range(n_objectives):
                 std = mom[M_STD, k]
                 if adaptive and spread_total > 0.0:
@@ -877,30 +878,60 @@ def _whiten_first_range(values, mask, partial, start, stop):
         partial[b, P_SUM] = total
         partial[b, P_MIN] = lower
         partial[b, P_MAX] = upper
+        partial[b, P_DEV] = 0.0
 
 
 @njit(cache=True, error_model="numpy")
 def _whiten_second_range(values, mask, mean, partial, start, stop):
     for b in range(start, stop):
-        sum_dev = 0.0
         sum_sq = 0.0
         for j in range(values.shape[1]):
             if mask[b, j]:
                 d = values[b, j] - mean
-                sum_dev += d
                 sum_sq += d * d
         partial[b, P_SQ] = sum_sq
+
+
+@njit(cache=True, error_model="numpy")
+def _whiten_dev_range(values, mask, mean, partial, start, stop):
+    """partial[b, P_DEV] = sum of values[b, j] - mean over mask (the correction's sum, when it is needed)."""
+    for b in range(start, stop):
+        sum_dev = 0.0
+        for j in range(values.shape[1]):
+            if mask[b, j]:
+                sum_dev += values[b, j] - mean
         partial[b, P_DEV] = sum_dev
+
+
+@njit(cache=True)
+def _whiten_needs_correction(partial, count, mean, lower, upper, sum_sq, ddof, n_rollouts):
+    """Whether the batch mean's rounding error can move GDPO's z-scores by more than ``1e-13`` of a std.
+
+    The mean of per-group sums (G values each) combined in group order is off by at most
+    ``u ((G - 1) max|a| + (B - 1) sum_b |t_b| / n + |mean|)`` (``u = 2**-53``, ``t_b`` the group sums); the std is
+    known from the uncorrected sum of squares (the correction only lowers it by the square of that error). GDPO's
+    values are centered per group, so this is False but for a near-constant batch, which then pays one more pass.
+    """
+    if count < 2.0:
+        return False
+    group_sums = 0.0
+    for b in range(partial.shape[0]):
+        group_sums += abs(partial[b, P_SUM])
+    largest = max(abs(lower), abs(upper))
+    error = 2.0**-53 * ((n_rollouts - 1.0) * largest + (partial.shape[0] - 1.0) * group_sums / count + abs(mean))
+    std = np.sqrt(sum_sq / max(count - ddof, 1.0))
+    return not error <= 1e-13 * std
 
 
 @njit(cache=True, error_model="numpy")
 def _whiten_apply_range(values, mask, mean, correction, std, eps, start, stop):
     for b in range(start, stop):
-        for j in range(values.shape[1]):
-            if mask[b, j]:
-                values[b, j] = _zscore((values[b, j] - mean) - correction, std, eps)
-            else:
-                values[b, j] = 0.0
+        if correction == 0.0:  # the same values, one subtraction fewer
+            for j in range(values.shape[1]):
+                values[b, j] = _zscore(values[b, j] - mean, std, eps) if mask[b, j] else 0.0
+        else:
+            for j in range(values.shape[1]):
+                values[b, j] = _zscore((values[b, j] - mean) - correction, std, eps) if mask[b, j] else 0.0
 
 
 @njit(cache=True)
@@ -954,13 +985,13 @@ def _objective_first_nan(rewards, b, partial):
 
 @njit(cache=True, error_model="numpy")
 def _objective_second_range(rewards, mean, exponents, partial, pending, start, stop):
-    """partial[b, k, 4:] = sums over group b of (r_k - mean[k])**2 and r_k - mean[k], NaN excluded (NaN tests only in
-    ``pending`` groups), with r_k scaled by ``2**-exponents[k]`` where that is not 0 (the rare path)."""
+    """partial[b, k, P_SQ] = sum over group b of (r_k - mean[k])**2, NaN excluded (NaN tests only in ``pending``
+    groups), with r_k scaled by ``2**-exponents[k]`` where that is not 0 (the rare path). ``P_DEV`` is set to 0
+    here; :func:`_objective_dev` fills it where the mean needs its correction (:func:`_saw_needs_correction`)."""
     n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
     for b in range(start, stop):
         for k in range(n_objectives):
             m = mean[k]
-            sum_dev = 0.0
             sum_sq = 0.0
             if exponents[k] != 0:
                 c1, c2 = _factors(int(exponents[k]))
@@ -968,21 +999,70 @@ def _objective_second_range(rewards, mean, exponents, partial, pending, start, s
                     x = rewards[b, j, k]
                     if not np.isnan(x):
                         d = x * c1 * c2 - m
-                        sum_dev += d
                         sum_sq += d * d
             elif not pending[b]:
                 for j in range(n_rollouts):
                     d = rewards[b, j, k] - m
-                    sum_dev += d
                     sum_sq += d * d
             else:
                 for j in range(n_rollouts):
                     x = rewards[b, j, k]
                     if not np.isnan(x):
                         d = x - m
-                        sum_dev += d
                         sum_sq += d * d
             partial[b, k, P_SQ] = sum_sq
+            partial[b, k, P_DEV] = 0.0
+
+
+@njit(cache=True)
+def _saw_needs_correction(partial, mean, exponents, reward_min, has_reward_min, saw, n_rollouts):
+    """Per objective, whether the batch mean's rounding error could move SAW's CV by more than ~1e-13.
+
+    The mean of per-group sums combined in group order is off by at most
+    ``u ((G - 1) max|r| + (B - 1) sum_b |t_b| / n + |mean|)`` (``u = 2**-53``, ``t_b`` the group sums). The CV's
+    denominator ``|mean - floor + delta| + delta`` takes that error at first order (an offset batch: mean and floor
+    close together), its std at second order only. Typical rewards need no correction; offset ones pay one more
+    pass over their objective.
+    """
+    n_objectives = partial.shape[1]
+    needs = np.zeros(n_objectives, dtype=np.uint8)
+    for k in range(n_objectives):
+        count = 0.0
+        group_sums = 0.0
+        lower = np.inf
+        upper = -np.inf
+        for b in range(partial.shape[0]):
+            count += partial[b, k, P_COUNT]
+            group_sums += abs(partial[b, k, P_SUM])
+            lower = min(lower, partial[b, k, P_MIN])
+            upper = max(upper, partial[b, k, P_MAX])
+        if count < 1.0:
+            continue
+        m = mean[k]
+        largest = max(abs(lower), abs(upper))
+        error = 2.0**-53 * ((n_rollouts - 1.0) * largest + (partial.shape[0] - 1.0) * group_sums / count + abs(m))
+        delta = math.ldexp(saw[SAW_DELTA], -int(exponents[k]))
+        floor = math.ldexp(reward_min[k], -int(exponents[k])) if has_reward_min else lower
+        if not error <= 1e-13 * (abs(m - floor + delta) + delta):
+            needs[k] = 1
+    return needs
+
+
+@njit(cache=True, error_model="numpy")
+def _objective_dev(rewards, mean, exponents, needs, partial, start, stop):
+    """partial[b, k, P_DEV] = sum over group b of r_k - mean[k] (scaled as in :func:`_objective_second_range`, NaN
+    excluded) for the objectives flagged in ``needs``."""
+    n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
+    for b in range(start, stop):
+        for k in range(n_objectives):
+            if not needs[k]:
+                continue
+            c1, c2 = _factors(int(exponents[k]))
+            sum_dev = 0.0
+            for j in range(n_rollouts):
+                x = rewards[b, j, k]
+                if not np.isnan(x):
+                    sum_dev += x * c1 * c2 - mean[k]
             partial[b, k, P_DEV] = sum_dev
 
 
@@ -1071,6 +1151,9 @@ def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_rewar
         oexp = _objective_exponents(rewards, opart)
         omean = _objective_means(opart)
         _objective_second_range(rewards, omean, oexp, opart, pending, 0, n_groups)
+        needs = _saw_needs_correction(opart, omean, oexp, reward_min, has_reward_min, saw, float(n_rollouts))
+        if needs.any():
+            _objective_dev(rewards, omean, oexp, needs, opart, 0, n_groups)
         cv = _cv_weights(opart, ddof, reward_min, has_reward_min, saw, oexp)
         used = _saw_scaled_weights(scheme_id, cv, weights)
     used, eps_sum, post = _prepare_weights(scheme_id, used, eps)
@@ -1098,7 +1181,10 @@ def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_rewar
                                                                         _weight_total(used), eps_sum)
         _whiten_second_range(out, mask, mean, part, 0, n_groups)
         sum_sq, sum_dev = _combine_second(part)
-        correction = sum_dev / max(count, 1.0)
+        if _whiten_needs_correction(part, count, mean, lower, upper, sum_sq, ddof, float(n_rollouts)):
+            _whiten_dev_range(out, mask, mean, part, 0, n_groups)
+            sum_sq, sum_dev = _combine_second(part)
+        correction = sum_dev * (1.0 / max(count, 1.0))
         std = _std_from(sum_sq, sum_dev, correction, count, ddof, lower, upper, magnitude)
         _whiten_apply_range(out, mask, mean, correction, std, eps_batch, 0, n_groups)
     if scheme_id == SAW_GRPO or scheme_id == SAW_GDPO:
@@ -1130,6 +1216,11 @@ def compute_parallel(scheme_id, rewards, weights, ddof, eps, reward_min, has_rew
         for c in prange(n_chunks):
             _objective_second_range(rewards, omean, oexp, opart, pending, c * GROUP_CHUNK,
                                     min(n_groups, (c + 1) * GROUP_CHUNK))
+        needs = _saw_needs_correction(opart, omean, oexp, reward_min, has_reward_min, saw, float(n_rollouts))
+        if needs.any():
+            for c in prange(n_chunks):
+                _objective_dev(rewards, omean, oexp, needs, opart, c * GROUP_CHUNK,
+                               min(n_groups, (c + 1) * GROUP_CHUNK))
         cv = _cv_weights(opart, ddof, reward_min, has_reward_min, saw, oexp)
         used = _saw_scaled_weights(scheme_id, cv, weights)
     used, eps_sum, post = _prepare_weights(scheme_id, used, eps)
@@ -1167,7 +1258,11 @@ def compute_parallel(scheme_id, rewards, weights, ddof, eps, reward_min, has_rew
         for c in prange(n_chunks):
             _whiten_second_range(out, mask, mean, part, c * GROUP_CHUNK, min(n_groups, (c + 1) * GROUP_CHUNK))
         sum_sq, sum_dev = _combine_second(part)
-        correction = sum_dev / max(count, 1.0)
+        if _whiten_needs_correction(part, count, mean, lower, upper, sum_sq, ddof, float(n_rollouts)):
+            for c in prange(n_chunks):
+                _whiten_dev_range(out, mask, mean, part, c * GROUP_CHUNK, min(n_groups, (c + 1) * GROUP_CHUNK))
+            sum_sq, sum_dev = _combine_second(part)
+        correction = sum_dev * (1.0 / max(count, 1.0))
         std = _std_from(sum_sq, sum_dev, correction, count, ddof, lower, upper, magnitude)
         for c in prange(n_chunks):
             _whiten_apply_range(out, mask, mean, correction, std, eps_batch, c * GROUP_CHUNK,

@@ -88,7 +88,7 @@ def normalized_weights(weights: np.ndarray) -> tuple[np.ndarray, int]:
     return _ldexp(weights, -exponent), exponent
 
 
-def scaled_moments(values: np.ndarray, axis: int, ddof: int, magnitude: float = 0.0):
+def scaled_moments(values: np.ndarray, axis: int, ddof: int, magnitude: float = 0.0, corrected: bool = True):
     r"""NaN-aware statistics along ``axis`` in scale-free units, with the library's zero-spread rule.
 
     The values are first multiplied by ``2**-e``, ``e`` from their largest ``|x|`` (:func:`_exponent`), so the
@@ -100,6 +100,7 @@ def scaled_moments(values: np.ndarray, axis: int, ddof: int, magnitude: float = 
     (corrected two-pass: the centered values are ``(x - m) - c``), with ``sigma = 0`` when ``n - ddof <= 0`` or when
     ``max - min <= ZERO_SPREAD_RTOL * max(|max|, |min|, magnitude)``. Returns ``(e, m, c, sigma)`` with ``axis``
     removed; ``m``, ``c`` and ``sigma`` are in units of ``2**e``. An all-NaN slice gives ``e = 0``, zeros elsewhere.
+    ``corrected=False`` leaves the correction out (``c = 0``).
     """
     valid = ~np.isnan(values)
     exponent = _exponent(_largest_abs(values, axis))
@@ -107,7 +108,7 @@ def scaled_moments(values: np.ndarray, axis: int, ddof: int, magnitude: float = 
     count = valid.sum(axis=axis)
     mean = np.where(valid, scaled, 0.0).sum(axis=axis) / np.maximum(count, 1)
     deviation = np.where(valid, scaled - np.expand_dims(mean, axis), 0.0)
-    sum_dev = deviation.sum(axis=axis)
+    sum_dev = deviation.sum(axis=axis) if corrected else np.zeros_like(mean)
     correction = sum_dev / np.maximum(count, 1)
     dof = count - ddof
     var = np.maximum((deviation**2).sum(axis=axis) - sum_dev * correction, 0.0) / np.maximum(dof, 1)
