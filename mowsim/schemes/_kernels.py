@@ -485,42 +485,35 @@ def _combine_second(partial):
 
 
 @njit(cache=True)
-def _cv_weights(partial, ddof, reward_min, has_reward_min, saw, exponents):
+def _cv_weights(partial, count, mean, lower, upper, ddof, reward_min, has_reward_min, saw, exponents):
     """SAW's w'_k = CV_k / sum_l CV_l from the per-group partials; equal weights if sum CV <= delta.
 
-    Objective k's partials are of its rewards times ``2**-exponents[k]`` (0: unscaled); ``delta`` and
-    ``reward_min`` are brought to the same units. With a minimum weight ``m = saw[SAW_MIN_WEIGHT]`` the weights
-    become ``m + (1 - K m) w'_k`` (see :func:`mowsim.schemes.reference.saw_cv_weights`).
+    ``count``, ``mean``, ``lower``, ``upper`` come from :func:`_objective_totals`. Objective k's partials are of its
+    rewards times ``2**-exponents[k]`` (0: unscaled); ``delta`` and ``reward_min`` are brought to the same units.
+    With a minimum weight ``m = saw[SAW_MIN_WEIGHT]`` the weights become ``m + (1 - K m) w'_k`` (see
+    :func:`mowsim.schemes.reference.saw_cv_weights`).
     """
     delta = saw[SAW_DELTA]
     min_weight = saw[SAW_MIN_WEIGHT]
     n_objectives = partial.shape[1]
+    sum_sq = np.zeros(n_objectives)
+    sum_dev = np.zeros(n_objectives)
+    for b in range(partial.shape[0]):  # b outer: one walk through the partials
+        for k in range(n_objectives):
+            sum_sq[k] += partial[b, k, P_SQ]
+            sum_dev[k] += partial[b, k, P_DEV]
     cv = np.empty(n_objectives)
     cv_total = 0.0
     for k in range(n_objectives):
-        count = 0.0
-        total = 0.0
-        lower = np.inf
-        upper = -np.inf
-        sum_sq = 0.0
-        sum_dev = 0.0
-        for b in range(partial.shape[0]):
-            count += partial[b, k, P_COUNT]
-            total += partial[b, k, P_SUM]
-            lower = min(lower, partial[b, k, P_MIN])
-            upper = max(upper, partial[b, k, P_MAX])
-            sum_sq += partial[b, k, P_SQ]
-            sum_dev += partial[b, k, P_DEV]
-        mean = total / max(count, 1.0)
-        correction = sum_dev / max(count, 1.0)
-        std = _std_from(sum_sq, sum_dev, correction, count, ddof, lower, upper, 0.0)
+        correction = sum_dev[k] / max(count[k], 1.0)
+        std = _std_from(sum_sq[k], sum_dev[k], correction, count[k], ddof, lower[k], upper[k], 0.0)
         exponent = int(exponents[k])
         delta_scaled = math.ldexp(delta, -exponent)
         if has_reward_min:
             floor = math.ldexp(reward_min[k], -exponent)
         else:
-            floor = lower if count > 0 else 0.0
-        cv[k] = std / (abs((mean + correction) - floor + delta_scaled) + delta_scaled)
+            floor = lower[k] if count[k] > 0 else 0.0
+        cv[k] = std / (abs((mean[k] + correction) - floor + delta_scaled) + delta_scaled)
         if np.isnan(cv[k]):  # 0 / 0 where delta underflowed in the units of enormous rewards
             cv[k] = 0.0
         cv_total += cv[k]
@@ -537,36 +530,49 @@ def _cv_weights(partial, ddof, reward_min, has_reward_min, saw, exponents):
 
 
 @njit(cache=True)
-def _objective_means(partial):
+def _objective_totals(partial):
+    """Per objective ``(count, mean, lower, upper)`` over the batch from the per-group partials, in one walk (b
+    outer). The group sums are combined by Neumaier's compensated summation, so the mean is off by little more than
+    the groups' own sums' rounding and SAW's CVs rarely need the correction pass (:func:`_saw_needs_correction`)."""
     n_objectives = partial.shape[1]
+    count = np.zeros(n_objectives)
+    total = np.zeros(n_objectives)
+    compensation = np.zeros(n_objectives)
+    lower = np.full(n_objectives, np.inf)
+    upper = np.full(n_objectives, -np.inf)
+    for b in range(partial.shape[0]):
+        for k in range(n_objectives):
+            count[k] += partial[b, k, P_COUNT]
+            x = partial[b, k, P_SUM]
+            t = total[k] + x
+            if abs(total[k]) >= abs(x):
+                compensation[k] += (total[k] - t) + x
+            else:
+                compensation[k] += (x - t) + total[k]
+            total[k] = t
+            lower[k] = min(lower[k], partial[b, k, P_MIN])
+            upper[k] = max(upper[k], partial[b, k, P_MAX])
     mean = np.empty(n_objectives)
     for k in range(n_objectives):
-        count = 0.0
-        total = 0.0
-        for b in range(partial.shape[0]):
-            count += partial[b, k, P_COUNT]
-            total += partial[b, k, P_SUM]
-        mean[k] = total / max(count, 1.0)
-    return mean
+        mean[k] = (total[k] + compensation[k]) / max(count[k], 1.0)
+    return count, mean, lower, upper
 
 
 @njit(cache=True)
-def _objective_exponents(rewards, partial):
+def _objective_exponents(rewards, partial, lower, upper):
     """Each objective's batch scaling exponent (0 when its largest |r| is in the safe window); an objective outside
-    it gets its partial sums redone on the scaled rewards (the rare path, serial)."""
+    it gets its partials redone on the scaled rewards (the rare path, serial). Returns the exponents and whether any
+    objective was rescaled (the caller then recomputes :func:`_objective_totals`)."""
     n_objectives = partial.shape[1]
     exponents = np.zeros(n_objectives, dtype=np.int64)
+    rescaled = False
     for k in range(n_objectives):
-        lower = np.inf
-        upper = -np.inf
-        for b in range(partial.shape[0]):
-            lower = min(lower, partial[b, k, P_MIN])
-            upper = max(upper, partial[b, k, P_MAX])
-        largest = max(abs(lower), abs(upper)) if lower <= upper else 0.0
+        largest = max(abs(lower[k]), abs(upper[k])) if lower[k] <= upper[k] else 0.0
         if _in_window(largest):
             continue
         exponent = _exponent(largest)
         exponents[k] = exponent
+        rescaled = True
         c1, c2 = _factors(exponent)
         for b in range(partial.shape[0]):
             count = 0.0
@@ -585,7 +591,7 @@ def _objective_exponents(rewards, partial):
             partial[b, k, P_SUM] = total
             partial[b, k, P_MIN] = lo
             partial[b, k, P_MAX] = hi
-    return exponents
+    return exponents, rescaled
 
 
 @njit(cache=True)
@@ -1015,34 +1021,25 @@ def _objective_second_range(rewards, mean, exponents, partial, pending, start, s
 
 
 @njit(cache=True)
-def _saw_needs_correction(partial, mean, exponents, reward_min, has_reward_min, saw, n_rollouts):
+def _saw_needs_correction(count, mean, lower, upper, exponents, reward_min, has_reward_min, saw, n_rollouts):
     """Per objective, whether the batch mean's rounding error could move SAW's CV by more than ~1e-13.
 
-    The mean of per-group sums combined in group order is off by at most
-    ``u ((G - 1) max|r| + (B - 1) sum_b |t_b| / n + |mean|)`` (``u = 2**-53``, ``t_b`` the group sums). The CV's
-    denominator ``|mean - floor + delta| + delta`` takes that error at first order (an offset batch: mean and floor
-    close together), its std at second order only. Typical rewards need no correction; offset ones pay one more
-    pass over their objective.
+    The mean of per-group sums combined by compensated summation (:func:`_objective_totals`) is off by at most
+    ``u ((G - 1) max|r| + 2 |mean|)`` (``u = 2**-53``; the groups' own sequential sums). The CV's denominator
+    ``|mean - floor + delta| + delta`` takes that error at first order (an offset batch: mean and floor close
+    together), its std at second order only. Typical rewards need no correction; offset ones pay one more pass
+    over their objective.
     """
-    n_objectives = partial.shape[1]
+    n_objectives = count.shape[0]
     needs = np.zeros(n_objectives, dtype=np.uint8)
     for k in range(n_objectives):
-        count = 0.0
-        group_sums = 0.0
-        lower = np.inf
-        upper = -np.inf
-        for b in range(partial.shape[0]):
-            count += partial[b, k, P_COUNT]
-            group_sums += abs(partial[b, k, P_SUM])
-            lower = min(lower, partial[b, k, P_MIN])
-            upper = max(upper, partial[b, k, P_MAX])
-        if count < 1.0:
+        if count[k] < 1.0:
             continue
         m = mean[k]
-        largest = max(abs(lower), abs(upper))
-        error = 2.0**-53 * ((n_rollouts - 1.0) * largest + (partial.shape[0] - 1.0) * group_sums / count + abs(m))
+        largest = max(abs(lower[k]), abs(upper[k]))
+        error = 2.0**-53 * ((n_rollouts - 1.0) * largest + 2.0 * abs(m))
         delta = math.ldexp(saw[SAW_DELTA], -int(exponents[k]))
-        floor = math.ldexp(reward_min[k], -int(exponents[k])) if has_reward_min else lower
+        floor = math.ldexp(reward_min[k], -int(exponents[k])) if has_reward_min else lower[k]
         if not error <= 1e-13 * (abs(m - floor + delta) + delta):
             needs[k] = 1
     return needs
@@ -1148,13 +1145,16 @@ def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_rewar
         for b in range(n_groups):
             if pending[b]:
                 _objective_first_nan(rewards, b, opart)
-        oexp = _objective_exponents(rewards, opart)
-        omean = _objective_means(opart)
+        ocount, omean, olower, oupper = _objective_totals(opart)
+        oexp, rescaled = _objective_exponents(rewards, opart, olower, oupper)
+        if rescaled:
+            ocount, omean, olower, oupper = _objective_totals(opart)
         _objective_second_range(rewards, omean, oexp, opart, pending, 0, n_groups)
-        needs = _saw_needs_correction(opart, omean, oexp, reward_min, has_reward_min, saw, float(n_rollouts))
+        needs = _saw_needs_correction(ocount, omean, olower, oupper, oexp, reward_min, has_reward_min, saw,
+                                      float(n_rollouts))
         if needs.any():
             _objective_dev(rewards, omean, oexp, needs, opart, 0, n_groups)
-        cv = _cv_weights(opart, ddof, reward_min, has_reward_min, saw, oexp)
+        cv = _cv_weights(opart, ocount, omean, olower, oupper, ddof, reward_min, has_reward_min, saw, oexp)
         used = _saw_scaled_weights(scheme_id, cv, weights)
     used, eps_sum, post = _prepare_weights(scheme_id, used, eps)
     kind = _kind_of(scheme_id)
@@ -1211,17 +1211,20 @@ def compute_parallel(scheme_id, rewards, weights, ddof, eps, reward_min, has_rew
         for b in prange(n_groups):
             if pending[b]:
                 _objective_first_nan(rewards, b, opart)
-        oexp = _objective_exponents(rewards, opart)
-        omean = _objective_means(opart)
+        ocount, omean, olower, oupper = _objective_totals(opart)
+        oexp, rescaled = _objective_exponents(rewards, opart, olower, oupper)
+        if rescaled:
+            ocount, omean, olower, oupper = _objective_totals(opart)
         for c in prange(n_chunks):
             _objective_second_range(rewards, omean, oexp, opart, pending, c * GROUP_CHUNK,
                                     min(n_groups, (c + 1) * GROUP_CHUNK))
-        needs = _saw_needs_correction(opart, omean, oexp, reward_min, has_reward_min, saw, float(n_rollouts))
+        needs = _saw_needs_correction(ocount, omean, olower, oupper, oexp, reward_min, has_reward_min, saw,
+                                      float(n_rollouts))
         if needs.any():
             for c in prange(n_chunks):
                 _objective_dev(rewards, omean, oexp, needs, opart, c * GROUP_CHUNK,
                                min(n_groups, (c + 1) * GROUP_CHUNK))
-        cv = _cv_weights(opart, ddof, reward_min, has_reward_min, saw, oexp)
+        cv = _cv_weights(opart, ocount, omean, olower, oupper, ddof, reward_min, has_reward_min, saw, oexp)
         used = _saw_scaled_weights(scheme_id, cv, weights)
     used, eps_sum, post = _prepare_weights(scheme_id, used, eps)
     kind = _kind_of(scheme_id)
