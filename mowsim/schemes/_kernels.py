@@ -532,7 +532,7 @@ def _cv_weights(partial, count, mean, lower, upper, ddof, reward_min, has_reward
 @njit(cache=True)
 def _objective_totals(partial):
     """Per objective ``(count, mean, lower, upper)`` over the batch from the per-group partials, in one walk (b
-    outer). The group sums are combined by Neumaier's compensated summation, so the mean is off by little more than
+    outer). The group sums are combined by compensated summation (TwoSum), so the mean is off by little more than
     the groups' own sums' rounding and SAW's CVs rarely need the correction pass (:func:`_saw_needs_correction`)."""
     n_objectives = partial.shape[1]
     count = np.zeros(n_objectives)
@@ -544,11 +544,9 @@ def _objective_totals(partial):
         for k in range(n_objectives):
             count[k] += partial[b, k, P_COUNT]
             x = partial[b, k, P_SUM]
-            t = total[k] + x
-            if abs(total[k]) >= abs(x):
-                compensation[k] += (total[k] - t) + x
-            else:
-                compensation[k] += (x - t) + total[k]
+            t = total[k] + x  # Knuth's TwoSum: the exact rounding error of t, without a branch
+            back = t - total[k]
+            compensation[k] += (total[k] - (t - back)) + (x - back)
             total[k] = t
             lower[k] = min(lower[k], partial[b, k, P_MIN])
             upper[k] = max(upper[k], partial[b, k, P_MAX])
