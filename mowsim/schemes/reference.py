@@ -83,7 +83,11 @@ def _largest_abs(values: np.ndarray, axis) -> np.ndarray:
 
 
 def normalized_weights(weights: np.ndarray) -> tuple[np.ndarray, int]:
-    """``(weights * 2**-e, e)`` with the largest weight scaled into ``[0.5, 1)``: what the scale-free schemes use."""
+    """``(w_unit, e)`` with ``w_unit = weights * 2**-e``, ``e`` putting the largest weight in ``[0.5, 1)``.
+
+    Exact (a power of two); what the scale-free schemes (RC, GDPO, DVAO, SAW) use, so the weights' scale changes no
+    bit of their advantages.
+    """
     exponent = int(_exponent(np.max(weights)))
     return _ldexp(weights, -exponent), exponent
 
