@@ -37,7 +37,7 @@ def check_rewards(rewards, *, check_finite: bool = True) -> tuple[np.ndarray, bo
         ``NaN`` marks an unscorable entry (TRL's semantics) and is allowed; ``inf`` is not.
     check_finite : bool
         Scan for ``inf`` here. The compiled scheme path passes False: its kernels measure the reward range and say
-        whether it holds an ``inf`` or overflows, and only then does it call :func:`check_reward_range` for the
+        whether it holds an ``inf``, and only then does it call :func:`check_reward_range` for the
         error (one pass over the batch rather than two).
 
     Returns
@@ -89,17 +89,16 @@ def _raise_inf(arr: np.ndarray, squeezed: bool):
     )
 
 
-def check_reward_range(rewards: np.ndarray, squeezed: bool, weights: np.ndarray, lower: float, upper: float) -> None:
-    """The inf and overflow checks of :func:`check_rewards` and :func:`check_magnitude`, on a measured range.
+def check_reward_range(rewards: np.ndarray, squeezed: bool, lower: float, upper: float) -> None:
+    """The inf check of :func:`check_rewards`, on a measured range.
 
-    ``[lower, upper]`` is a range that holds every non-NaN reward, as the scheme kernels return it: its larger end
-    in magnitude is the largest ``|r|``, and an end is infinite exactly when the batch holds that ``inf``
-    (``+inf``/``-inf`` when nothing is scored). Raises exactly the errors those two functions raise.
+    ``[lower, upper]`` is a range that holds every non-NaN reward, as the scheme kernels return it: an end is
+    infinite exactly when the batch holds that ``inf`` (``+inf``/``-inf`` when nothing is scored). Raises exactly
+    the error :func:`check_rewards` raises. (The stateless schemes compute scale-free, so no finite magnitude is
+    refused; :func:`check_magnitude` guards only the stateful schemes.)
     """
     if lower == -np.inf or upper == np.inf:
         _raise_inf(rewards, squeezed)
-    largest = max(abs(upper), abs(lower)) if upper >= lower else 0.0
-    _check_largest(largest, rewards.shape, weights)
 
 
 def check_weights(weights, n_objectives: int) -> np.ndarray:
@@ -174,7 +173,10 @@ def check_reward_min(reward_min, rewards: np.ndarray) -> np.ndarray | None:
 
 
 def check_magnitude(rewards: np.ndarray, weights: np.ndarray) -> None:
-    """Refuse rewards and weights so large that a scheme's variance arithmetic would overflow ``float64``.
+    """Refuse rewards and weights so large that a stateful scheme's variance arithmetic would overflow ``float64``.
+
+    The stateful schemes (:mod:`mowsim.schemes.dynamic`) pool variances in the rewards' own units, so they keep this
+    guard; the stateless ones rescale each group by a power of two and accept every finite reward.
 
     Every scheme sums at most ``B*G`` squared deviations of values no larger than ``V``: a reward (``max|r|``), a
     weighted reward sum (``max|r| * sum(w)``) or a weighted sum of z-scores (``K * sum(w) * sqrt(G)``, SAW-GDPO's
@@ -193,8 +195,7 @@ def check_magnitude(rewards: np.ndarray, weights: np.ndarray) -> None:
 def magnitude_limits(largest, n_groups, n_rollouts, n_objectives, weight_sum):
     """``(bound, limit)`` of :func:`check_magnitude`: the input is safe when ``bound < limit``.
 
-    One definition for the Python check and the compiled drivers, which evaluate it on the range their first pass
-    measured (``weight_sum`` added in objective order, as both do).
+    ``weight_sum`` is added in objective order.
     """
     bound = max(largest, largest * weight_sum, n_objectives * weight_sum * math.sqrt(n_rollouts))
     limit = math.sqrt(_FLOAT64_MAX / (4.0 * n_groups * n_rollouts))

@@ -267,9 +267,10 @@ def test_check_magnitude_boundary():
 
 @pytest.mark.parametrize("backend", base.BACKENDS)
 @pytest.mark.parametrize("name", SCHEMES)
-def test_overflow_guard_has_one_boundary_on_every_path(name, backend):
-    """The compiled drivers judge the magnitude on the range they measured (no up-front scan); the guard must sit at
-    the same place on every backend, for a large reward of either sign, also behind a zero weight."""
+def test_no_overflow_guard_for_scale_free_schemes(name, backend):
+    """The stateless schemes rescale by powers of two, so rewards past the old guard (squares beyond float64) give
+    the advantages of the exactly rescaled rewards, on every backend, for a large reward of either sign, also
+    behind a zero weight. The stateful schemes pool variances in the rewards' units and keep the guard."""
     weights = np.array([0.5, 0.0, 0.25])
     limit = np.sqrt(np.finfo(np.float64).max / (4 * 16))
     for k, sign in ((0, 1.0), (1, -1.0), (2, 1.0)):
@@ -279,15 +280,28 @@ def test_overflow_guard_has_one_boundary_on_every_path(name, backend):
         out = get(name).compute(rewards, weights, backend=backend)
         assert np.all(np.isfinite(out.advantages)), (k, sign)
         rewards[0, 3, k] = sign * limit * 1.01
-        with pytest.raises(ValueError, match=r"too large for float64 variance arithmetic.*batch of 16 rollouts"):
-            get(name).compute(rewards, weights, backend=backend)
+        if get(name).stateful:
+            with pytest.raises(ValueError, match=r"too large for float64 variance arithmetic.*batch of 16 rollouts"):
+                get(name).compute(rewards, weights, backend=backend)
+            continue
+        for big in (limit * 1.01, 1e300, np.finfo(np.float64).max):
+            rewards[0, 3, k] = sign * big
+            got = get(name).compute(rewards, weights, backend=backend).advantages
+            assert np.all(np.isfinite(got)), (k, sign, big)
+            if not name.startswith("saw"):  # SAW's delta is absolute: not scale-free
+                rescaled = rewards.copy()
+                rescaled[0] = np.ldexp(rewards[0], -1000)  # exact; RC, AC, GDPO, DVAO are scale-free per group
+                expected = get(name).compute(rescaled, weights, backend=backend).advantages
+                assert np.array_equal(got[0], expected[0]), (k, sign, big)
 
 
 @pytest.mark.parametrize("name", SCHEMES)
 def test_rounding_errors_never_leak_nan_or_inf(name, rng):
-    """Tiny, huge-but-safe and mixed magnitudes all give finite advantages and weights."""
+    """Tiny (subnormal too), huge and mixed magnitudes all give finite advantages and weights (1e300 only for the
+    scale-free stateless schemes; the stateful ones refuse it)."""
     base = rng.normal(size=(4, 6, 3))
-    for scale in (1e-150, 1e-8, 1.0, 1e8, 1e140):
+    scales = (1e-320, 1e-300, 1e-150, 1e-8, 1.0, 1e8, 1e140) + (() if get(name).stateful else (1e300,))
+    for scale in scales:
         for ddof in (0, 1):
             out = get(name).compute(base * scale, ddof=ddof, eps=1e-4)
             assert np.all(np.isfinite(out.advantages)) and np.all(np.isfinite(out.weights)), scale

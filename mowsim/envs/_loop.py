@@ -7,6 +7,8 @@ drawn from that policy for update ``t + 1``, so the last row (``t == steps``) ha
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -64,61 +66,65 @@ def objective_zscores(rewards, ddof, eps, zscores, step_row, objective_rows):
     gradient is g_k -- plus the zero-variance shares. Masked and constant entries are 0, as in the scheme kernels.
 
     A group's statistics come from the kernels' NaN-free column pass (:func:`mowsim.schemes._kernels.
-    _moments_clean`: no NaN test, a NaN shows in its column's sum); only a group with a NaN takes the NaN-aware
-    :func:`mowsim.schemes._kernels._moments_nan`. This runs every step of every training loop (~7 us of a ~50 us
-    bandit step at 64 x 16 x 4).
+    _moments_clean`: no NaN test, a NaN shows in its column's sum; accurate centering ``(r - m) - c``); only a group
+    with a NaN or magnitudes outside the kernels' safe window takes :func:`mowsim.schemes._kernels._moments_nan`,
+    which rescales each objective by a power of two. This runs every step of every training loop (~7 us of a
+    ~50 us bandit step at 64 x 16 x 4).
     """
     n_groups, n_rollouts, n_objectives = rewards.shape
-    mean = np.empty(n_objectives)
-    std = np.empty(n_objectives)
-    lower = np.empty(n_objectives)
-    upper = np.empty(n_objectives)
+    mom = np.empty((_kernels.N_MOM, n_objectives))
     mask = np.empty((n_groups, n_rollouts), dtype=np.uint8)
     zero_groups = 0
     inv_groups = 1.0 / n_groups
+    plain = _kernels._plain_ratio(float(n_rollouts))
     for k in range(n_objectives):
         objective_rows[k, ZERO_SHARE] = 0.0
     for b in range(n_groups):
-        if not _kernels._moments_clean(rewards, b, ddof, mean, std, lower, upper):
-            if _nan_group_zscores(rewards, b, ddof, eps, mask, mean, std, lower, upper, zscores, objective_rows,
-                                  inv_groups):
+        if not _kernels._moments_clean(rewards, b, ddof, plain, mom):
+            if _nan_group_zscores(rewards, b, ddof, eps, mask, mom, zscores, objective_rows, inv_groups):
                 zero_groups += 1
             continue
         all_constant = True
         for k in range(n_objectives):
-            sd = std[k]
+            sd = mom[_kernels.M_STD, k]
             if not sd > 0.0:  # constant, or G = 1 (the zero-spread rule gives 0 there)
                 objective_rows[k, ZERO_SHARE] += inv_groups
                 for j in range(n_rollouts):
                     zscores[b, j, k] = 0.0
             else:
                 all_constant = False
-                m = mean[k]
+                m = mom[_kernels.M_MEAN, k]
+                correction = mom[_kernels.M_CORR, k]
                 scale = 1.0 / (sd + eps)
                 for j in range(n_rollouts):
-                    zscores[b, j, k] = (rewards[b, j, k] - m) * scale
+                    zscores[b, j, k] = ((rewards[b, j, k] - m) - correction) * scale
         if all_constant:
             zero_groups += 1
     step_row[ZERO_GROUPS] = zero_groups / n_groups
 
 
 @njit(cache=True, error_model="numpy")
-def _nan_group_zscores(rewards, b, ddof, eps, mask, mean, std, lower, upper, zscores, objective_rows, inv_groups):
-    """:func:`objective_zscores` for a group with a NaN; returns True when every objective is constant there."""
+def _nan_group_zscores(rewards, b, ddof, eps, mask, mom, zscores, objective_rows, inv_groups):
+    """:func:`objective_zscores` for a group on the rare path (each objective in its own scale-free units); returns
+    True when every objective is constant there."""
     n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
-    _kernels._moments_nan(rewards, b, ddof, mask, mean, std, lower, upper)
+    _kernels._moments_nan(rewards, b, ddof, mask, mom)
     all_constant = True
     for k in range(n_objectives):
-        if std[k] > 0.0:
+        sd = mom[_kernels.M_STD, k]
+        if sd > 0.0:
             all_constant = False
-            std[k] = 1.0 / (std[k] + eps)  # reuse as the multiplier
+            eps_scaled = math.ldexp(eps, -int(mom[_kernels.M_EXP, k]))
+            mom[_kernels.M_STD, k] = 1.0 / (sd + eps_scaled)  # reuse as the multiplier
         else:
             objective_rows[k, ZERO_SHARE] += inv_groups
     for j in range(n_rollouts):
         for k in range(n_objectives):
             x = rewards[b, j, k]
-            if mask[b, j] and not np.isnan(x) and std[k] > 0.0:
-                zscores[b, j, k] = (x - mean[k]) * std[k]
+            scale = mom[_kernels.M_STD, k]
+            if mask[b, j] and not np.isnan(x) and scale > 0.0:
+                c1, c2 = _kernels._factors(int(mom[_kernels.M_EXP, k]))
+                zscores[b, j, k] = ((x * c1 * c2 - mom[_kernels.M_MEAN, k]) - mom[_kernels.M_CORR, k]) * scale
             else:
                 zscores[b, j, k] = 0.0
     return all_constant

@@ -437,15 +437,13 @@ def pcgrad_weights(gram, step, beta):
 def _group_variance_mean(rewards, ddof, out_var, out_count):
     """Mean over non-degenerate groups of each objective's within-group variance (for pooling)."""
     n_groups, _, n_objectives = rewards.shape
-    mean = np.empty(n_objectives)
-    std = np.empty(n_objectives)
-    lower = np.empty(n_objectives)
-    upper = np.empty(n_objectives)
+    mom = np.empty((_kernels.N_MOM, n_objectives))
+    std = mom[_kernels.M_STD]
     mask = np.empty((n_groups, rewards.shape[1]), dtype=np.uint8)
     out_var[:] = 0.0
     out_count[:] = 0.0
     for b in range(n_groups):
-        n_scorable, _ = _kernels._group_moments(rewards, b, ddof, mask, mean, std, lower, upper)
+        n_scorable, _ = _kernels._group_moments(rewards, b, ddof, mask, mom)
         if n_scorable == 0:
             continue
         for k in range(n_objectives):
@@ -580,13 +578,13 @@ def advantages(scheme_id, state, params, rewards, weights, ddof, eps, out, effec
         return
     # DVAO variants: A = sum_k wt_k A_k with wt_k = w_k s_k / sum_l w_l s_l, s_k a corrected spread.
     mask = np.empty((n_groups, n_rollouts), dtype=np.uint8)
-    mean = np.empty(n_objectives)
-    std = np.empty(n_objectives)
+    mom = np.empty((_kernels.N_MOM, n_objectives))
+    mean = mom[_kernels.M_MEAN]
+    correction = mom[_kernels.M_CORR]
+    std = mom[_kernels.M_STD]
     spread = np.empty(n_objectives)
-    lower = np.empty(n_objectives)
-    upper = np.empty(n_objectives)
     for b in range(n_groups):
-        n_scored, _ = _kernels._group_moments(rewards, b, ddof, mask, mean, std, lower, upper)
+        n_scored, _ = _kernels._group_moments(rewards, b, ddof, mask, mom)
         total = 0.0
         for k in range(n_objectives):
             s = 0.0
@@ -596,8 +594,8 @@ def advantages(scheme_id, state, params, rewards, weights, ddof, eps, out, effec
                     pooled = std[k] * std[k] if np.isnan(slots[k]) else slots[k]
                     s = np.sqrt(shrinkage * pooled + (1.0 - shrinkage) * std[k] * std[k])
                 else:
-                    correction = (n_scored - 1.0) / max(n_scored - ddof, 1.0)
-                    s = np.sqrt(max(std[k] * std[k] - correction * _noise_variance(state, params, k),
+                    unbias = (n_scored - 1.0) / max(n_scored - ddof, 1.0)
+                    s = np.sqrt(max(std[k] * std[k] - unbias * _noise_variance(state, params, k),
                                     0.0))
             spread[k] = s
             total += weights[k] * s
@@ -610,9 +608,9 @@ def advantages(scheme_id, state, params, rewards, weights, ddof, eps, out, effec
                     x = rewards[b, j, k]
                     if not np.isnan(x) and std[k] > 0.0:
                         if scheme_id == DVAO_EMA:
-                            a += weights[k] * (x - mean[k]) / (total + eps)
+                            a += weights[k] * ((x - mean[k]) - correction[k]) / (total + eps)
                         else:
-                            a += effective[b, k] * (x - mean[k]) / (std[k] + eps)
+                            a += effective[b, k] * ((x - mean[k]) - correction[k]) / (std[k] + eps)
             out[b, j] = a
 
 

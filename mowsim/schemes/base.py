@@ -73,6 +73,10 @@ class Scheme:
     third value (see :func:`mowsim.schemes._kernels.compute_serial`), so :meth:`compute` checks for inf, overflow
     and non-finite advantages on that; a subclass whose ``_run`` returns ``None`` there sets it to False and gets
     the up-front scans."""
+    _magnitude_guard: ClassVar[bool] = False
+    """True for schemes whose arithmetic runs in the rewards' own units (the stateful ones pool variances across
+    steps): they refuse rewards whose squares would overflow (:func:`mowsim.validation.check_magnitude`). The
+    stateless schemes compute scale-free (see :mod:`mowsim.schemes.reference`) and accept any finite reward."""
 
     def check_objectives(self, n_objectives: int) -> None:
         """Raise ValueError if this configuration cannot run on ``n_objectives`` objectives (default: any can)."""
@@ -104,13 +108,13 @@ class Scheme:
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}.")
-        # The compiled kernels report the batch's reward range from their first pass, so for them the inf and
-        # overflow checks run on that instead of on two extra scans of the batch (the result is discarded then).
+        # The compiled kernels report the batch's reward range from their first pass, so for them the inf
+        # check runs on that instead of on an extra scan of the batch (the result is discarded then).
         fused = backend == "numba" and self._fused_checks
         rewards, squeezed = validation.check_rewards(rewards, check_finite=not fused)
         weights = validation.check_weights(weights, rewards.shape[2])
         self.check_objectives(rewards.shape[2])
-        if not fused:
+        if self._magnitude_guard:
             validation.check_magnitude(rewards, weights)
         ddof = validation.check_ddof(ddof)
         eps = validation.check_eps(eps)
@@ -118,14 +122,15 @@ class Scheme:
         advantages, eff, checks = self._run(rewards, weights, ddof, eps, reward_min, backend)
         if fused:
             lower, upper, in_range, finite = checks
-            if not in_range:  # raises the inf or overflow error
-                validation.check_reward_range(rewards, squeezed, weights, lower, upper)
+            if not in_range:  # raises the inf error
+                validation.check_reward_range(rewards, squeezed, lower, upper)
         else:
             finite = _kernels.all_finite(np.ascontiguousarray(advantages, dtype=np.float64))
         if not finite:
             raise ValueError(
-                f"scheme {self.name!r} produced non-finite advantages: the rewards overflow float64 arithmetic "
-                f"(largest |reward| = {np.nanmax(np.abs(rewards)):.3g}). Rescale the rewards."
+                f"scheme {self.name!r} produced non-finite advantages: they exceed the float64 range "
+                f"(largest |reward| = {np.nanmax(np.abs(rewards)):.3g}, largest weight = {weights.max():.3g}). "
+                "AC's advantages scale with the weights: rescale the weights."
             )
         if squeezed:
             return SchemeOutput(advantages[0], eff[0])

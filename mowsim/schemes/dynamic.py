@@ -49,6 +49,7 @@ class StatefulScheme(Scheme):
 
     stateful: ClassVar[bool] = True
     _fused_checks: ClassVar[bool] = False
+    _magnitude_guard: ClassVar[bool] = True
     feedback: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self):

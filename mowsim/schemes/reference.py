@@ -19,6 +19,24 @@ Conventions shared by every scheme (they are the library's contract, and the ker
   into advantages of order 1 or NaN. For GDPO's batch z-score the magnitude is at least ``sum_k w_k``, the scale of
   a weighted sum of z-scores: when the objectives' z-scores cancel in every rollout (e.g. a binary reward and its
   complement), the combination is rounding residue of order 1e-16, not a signal to whiten.
+* Every statistic is computed scale-free (issue 15). A set (a group's objective, a group's weighted sums, a batch)
+  is first multiplied by the power of two ``2**-e`` that puts its largest ``|x|`` in ``[0.5, 1)`` (exact: only
+  values more than ~1e308 times smaller than the largest round, and those cannot change a sum), and the weights of
+  the scale-free schemes (RC, GDPO, DVAO, SAW) by the power of two that puts the largest weight there; ``eps``,
+  ``delta`` and ``reward_min`` are carried into the same units. So no square overflows or becomes subnormal, every
+  finite input gives finite advantages, and with ``eps = 0`` ``advantages(2**k * R) == advantages(R)`` bit for
+  bit whenever ``2**k * R`` is exact.
+* Centering is accurate (corrected two-pass): with ``m`` the rounded mean and ``c = mean(x - m)``, the centered
+  values are ``(x - m) - c`` and the variance ``(sum (x - m)**2 - c * sum (x - m)) / (n - ddof)``. The centered
+  values of a group then sum to zero up to a few ulps of its spread even when the spread is 1e-11 of the mean, and
+  ``|A| <= sqrt(n - 1)`` (``(n - 1) / sqrt(n)`` with ``ddof = 1``, Samuelson) holds to rounding for RC, DVAO and
+  SAW-GRPO at any scale and offset.
+
+Remaining limits: ``inf`` is refused. AC uses the weights as given (its advantages scale with them), so weights
+near the float64 limit (``w_k / sigma_k`` or ``sum_k w_k sqrt(G)`` beyond ~1e308 in the scaled units) overflow and
+the wrapper raises. Weight *ratios* beyond ~1e290 can lose digits where a weighted reward or ``w_k sigma_k`` falls
+below the smallest normal float64. ``eps``, ``delta`` and ``reward_min`` are absolute, so with ``eps > 0`` (and for
+SAW always) a power-of-two scaling of the rewards changes the advantages as the formulas say, not bit for bit.
 """
 
 from __future__ import annotations
@@ -28,6 +46,8 @@ import numpy as np
 __all__ = [
     "ZERO_SPREAD_RTOL",
     "moments",
+    "scaled_moments",
+    "normalized_weights",
     "objective_stats",
     "batch_whiten",
     "saw_cv_weights",
@@ -43,6 +63,69 @@ ZERO_SPREAD_RTOL = 1e-12
 """A set whose ``max - min`` is at most this times ``max(|max|, |min|)`` counts as constant (std exactly 0)."""
 
 
+def _exponent(largest: np.ndarray) -> np.ndarray:
+    """``e`` with ``largest = f * 2**e``, ``f`` in ``[0.5, 1)`` (``np.frexp``); 0 where ``largest`` is 0, NaN or inf."""
+    largest = np.asarray(largest, dtype=np.float64)
+    usable = np.isfinite(largest) & (largest > 0)
+    return np.frexp(np.where(usable, largest, 0.0))[1]
+
+
+def _ldexp(values, exponent) -> np.ndarray:
+    """``values * 2**exponent`` rounded once (inf where it overflows, as the kernels' scaled ``eps`` does)."""
+    with np.errstate(over="ignore", under="ignore"):
+        return np.ldexp(values, exponent)
+
+
+def _largest_abs(values: np.ndarray, axis) -> np.ndarray:
+    """``max |x|`` over the non-NaN values along ``axis`` (0 for an all-NaN slice)."""
+    valid = ~np.isnan(values)
+    return np.where(valid, np.abs(values), 0.0).max(axis=axis)
+
+
+def normalized_weights(weights: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(w_unit, e)`` with ``w_unit = weights * 2**-e``, ``e`` putting the largest weight in ``[0.5, 1)``.
+
+    Exact (a power of two); what the scale-free schemes (RC, GDPO, DVAO, SAW) use, so the weights' scale changes no
+    bit of their advantages.
+    """
+    exponent = int(_exponent(np.max(weights)))
+    return _ldexp(weights, -exponent), exponent
+
+
+def scaled_moments(values: np.ndarray, axis: int, ddof: int, magnitude: float = 0.0, corrected: bool = True):
+    r"""NaN-aware statistics along ``axis`` in scale-free units, with the library's zero-spread rule.
+
+    The values are first multiplied by ``2**-e``, ``e`` from their largest ``|x|`` (:func:`_exponent`), so the
+    largest is in ``[0.5, 1)``. Over the ``n`` non-NaN scaled values ``x``:
+
+    .. math:: m = \frac{1}{n} \sum_i x_i, \qquad c = \frac{1}{n} \sum_i (x_i - m), \qquad
+              \sigma = \sqrt{\frac{\sum_i (x_i - m)^2 - c \sum_i (x_i - m)}{n - \text{ddof}}}
+
+    (corrected two-pass: the centered values are ``(x - m) - c``), with ``sigma = 0`` when ``n - ddof <= 0`` or when
+    ``max - min <= ZERO_SPREAD_RTOL * max(|max|, |min|, magnitude)``. Returns ``(e, m, c, sigma)`` with ``axis``
+    removed; ``m``, ``c`` and ``sigma`` are in units of ``2**e``. An all-NaN slice gives ``e = 0``, zeros elsewhere.
+    ``corrected=False`` leaves the correction out (``c = 0``).
+    """
+    valid = ~np.isnan(values)
+    exponent = _exponent(_largest_abs(values, axis))
+    scaled = _ldexp(values, -np.expand_dims(exponent, axis))
+    count = valid.sum(axis=axis)
+    mean = np.where(valid, scaled, 0.0).sum(axis=axis) / np.maximum(count, 1)
+    deviation = np.where(valid, scaled - np.expand_dims(mean, axis), 0.0)
+    sum_dev = deviation.sum(axis=axis) if corrected else np.zeros_like(mean)
+    correction = sum_dev / np.maximum(count, 1)
+    dof = count - ddof
+    var = np.maximum((deviation**2).sum(axis=axis) - sum_dev * correction, 0.0) / np.maximum(dof, 1)
+    upper = np.where(valid, scaled, -np.inf).max(axis=axis)
+    lower = np.where(valid, scaled, np.inf).min(axis=axis)
+    with np.errstate(invalid="ignore"):
+        spread = upper - lower
+        scale = np.maximum(np.maximum(np.abs(upper), np.abs(lower)), _ldexp(magnitude, -exponent))
+        constant = (dof <= 0) | ~(spread > ZERO_SPREAD_RTOL * scale)
+    std = np.where(constant, 0.0, np.sqrt(var))
+    return exponent, mean, correction, std
+
+
 def moments(values: np.ndarray, axis: int, ddof: int, magnitude: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     r"""NaN-aware mean and std along ``axis``, with the library's zero-spread rule.
 
@@ -51,23 +134,11 @@ def moments(values: np.ndarray, axis: int, ddof: int, magnitude: float = 0.0) ->
 
     over the ``n`` non-NaN values, with ``sigma = 0`` when ``n - ddof <= 0`` or when
     ``max - min <= ZERO_SPREAD_RTOL * max(|max|, |min|, magnitude)``. Returns ``(mean, std)`` with ``axis`` removed.
-    An all-NaN slice has mean 0 and std 0.
+    An all-NaN slice has mean 0 and std 0. Computed by :func:`scaled_moments` and scaled back (so a std beyond the
+    float64 range overflows here, though the scaled statistics the schemes use do not).
     """
-    valid = ~np.isnan(values)
-    count = valid.sum(axis=axis)
-    total = np.where(valid, values, 0.0).sum(axis=axis)
-    mean = total / np.maximum(count, 1)
-    deviation = np.where(valid, values - np.expand_dims(mean, axis), 0.0)
-    dof = count - ddof
-    var = (deviation**2).sum(axis=axis) / np.maximum(dof, 1)
-    upper = np.where(valid, values, -np.inf).max(axis=axis)
-    lower = np.where(valid, values, np.inf).min(axis=axis)
-    with np.errstate(invalid="ignore"):
-        spread = upper - lower
-        scale = np.maximum(np.maximum(np.abs(upper), np.abs(lower)), magnitude)
-        constant = (dof <= 0) | ~(spread > ZERO_SPREAD_RTOL * scale)
-    std = np.where(constant, 0.0, np.sqrt(var))
-    return mean, std
+    exponent, mean, correction, std = scaled_moments(values, axis, ddof, magnitude)
+    return _ldexp(mean + correction, exponent), _ldexp(std, exponent)
 
 
 def _scorable_mask(rewards: np.ndarray) -> np.ndarray:
@@ -77,7 +148,7 @@ def _scorable_mask(rewards: np.ndarray) -> np.ndarray:
     return scorable & group_ok[:, None]
 
 
-def _zscore(centered: np.ndarray, std: np.ndarray, eps: float) -> np.ndarray:
+def _zscore(centered: np.ndarray, std: np.ndarray, eps) -> np.ndarray:
     """``centered / (std + eps)``, exactly 0 where ``std == 0``."""
     safe = np.where(std > 0, std + eps, 1.0)
     return np.where(std > 0, centered / safe, 0.0)
@@ -100,7 +171,22 @@ def _weight_total(weights: np.ndarray) -> float:
 
 
 def _fixed_weights(weights: np.ndarray, n_groups: int) -> np.ndarray:
-    return np.broadcast_to(weights / weights.sum(), (n_groups, weights.shape[0])).copy()
+    weights = normalized_weights(weights)[0]
+    with np.errstate(invalid="ignore"):  # all-zero weights (SAW's CV-scaled ones, discarded then): NaN, as before
+        return np.broadcast_to(weights / weights.sum(), (n_groups, weights.shape[0])).copy()
+
+
+def _objective_parts(rewards: np.ndarray, ddof: int, eps: float):
+    """Per-group, per-objective statistics in each objective's own scale-free units.
+
+    Returns ``(e, std, centered, eps_scaled)``: the exponents (B, K), the scaled std (B, K), the scaled centered
+    values ``(x - m) - c`` (B, G, K; 0 for NaN entries and constant objectives) and ``eps`` in those units (B, K).
+    """
+    exponent, mean, correction, std = scaled_moments(rewards, axis=1, ddof=ddof)
+    scaled = _ldexp(rewards, -exponent[:, None, :])
+    constant = np.isnan(rewards) | (std[:, None, :] == 0)
+    centered = np.where(constant, 0.0, (scaled - mean[:, None, :]) - correction[:, None, :])
+    return exponent, std, centered, _ldexp(eps, -exponent)
 
 
 def objective_stats(rewards: np.ndarray, ddof: int, eps: float):
@@ -114,22 +200,34 @@ def objective_stats(rewards: np.ndarray, ddof: int, eps: float):
         ``r - mu``, with 0 for NaN entries and for constant objectives.
     zscores : ndarray of shape (B, G, K)
         ``A_k = (r - mu) / (sigma + eps)``, with 0 where ``sigma == 0`` or the entry is NaN.
+
+    All four are computed in scale-free units (:func:`scaled_moments`); the z-scores are exact at any scale, the
+    others are scaled back (they under- or overflow only where float64 cannot hold them).
     """
-    mean, std = moments(rewards, axis=1, ddof=ddof)
-    centered = np.where(np.isnan(rewards) | (std[:, None, :] == 0), 0.0, rewards - mean[:, None, :])
-    zscores = _zscore(centered, std[:, None, :], eps)
-    return mean, std, centered, zscores
+    exponent, mean, correction, std = scaled_moments(rewards, axis=1, ddof=ddof)
+    scaled = _ldexp(rewards, -exponent[:, None, :])
+    constant = np.isnan(rewards) | (std[:, None, :] == 0)
+    centered = np.where(constant, 0.0, (scaled - mean[:, None, :]) - correction[:, None, :])
+    zscores = _zscore(centered, std[:, None, :], _ldexp(eps, -exponent)[:, None, :])
+    unscale = exponent[:, None, :]
+    return (_ldexp(mean + correction, exponent), _ldexp(std, exponent), _ldexp(centered, unscale), zscores)
 
 
 def batch_whiten(values: np.ndarray, mask: np.ndarray, ddof: int, eps: float, magnitude: float = 0.0) -> np.ndarray:
     """GDPO's batch normalization: ``(a - mean_batch a) / (std_batch a + eps)`` over the entries in ``mask``.
 
     Entries outside ``mask`` are 0 and do not enter the batch statistics. A constant batch gives zeros; ``magnitude``
-    is the floor of the zero-spread rule's scale (see :func:`moments`).
+    is the floor of the zero-spread rule's scale (see :func:`moments`). Computed in the batch's scale-free units.
     """
-    masked = np.where(mask, values, np.nan).ravel()
-    mean, std = moments(masked, axis=0, ddof=ddof, magnitude=magnitude)
-    return np.where(mask, _zscore(values - mean, std, eps), 0.0)
+    masked = np.where(mask, values, np.nan)
+    exponent, mean, correction, std = scaled_moments(masked.ravel(), axis=0, ddof=ddof, magnitude=magnitude)
+    centered = (_ldexp(values, -exponent) - mean) - correction
+    return np.where(mask, _zscore(centered, std, _ldexp(eps, -exponent)), 0.0)
+
+
+def _group_exponent(rewards: np.ndarray) -> np.ndarray:
+    """Each group's exponent of its largest ``|r|`` over every objective, shape (B,)."""
+    return _exponent(_largest_abs(rewards.reshape(rewards.shape[0], -1), axis=1))
 
 
 def rc(rewards: np.ndarray, weights: np.ndarray, ddof: int = 0, eps: float = 0.0):
@@ -138,14 +236,53 @@ def rc(rewards: np.ndarray, weights: np.ndarray, ddof: int = 0, eps: float = 0.0
     .. math:: s_j = \sum_k w_k r_{jk}, \qquad A_j = \frac{s_j - \operatorname{mean}_j s}{\operatorname{std}_j s + \epsilon}
 
     Source: DVAO paper (Liu et al., 2026), Eq. 1-2; TRL ``multi_objective_aggregation="sum_then_normalize"``.
-    NaN objectives count 0 in ``s`` (TRL's ``nansum``). With K = 1 it is the GRPO z-score.
+    NaN objectives count 0 in ``s`` (TRL's nansum). With K = 1 it is the GRPO z-score.
+    The sums use the rewards scaled by their group's power of two and the normalized weights; ``eps`` follows.
     """
     mask = _scorable_mask(rewards)
-    scalar = np.where(mask, _weighted_sum(rewards, weights), np.nan)
-    mean, std = moments(scalar, axis=1, ddof=ddof)
-    centered = np.where(mask & (std[:, None] > 0), scalar - mean[:, None], 0.0)
-    advantages = np.where(mask, _zscore(centered, std[:, None], eps), 0.0)
+    unit, weight_exponent = normalized_weights(weights)
+    group_exponent = _group_exponent(rewards)
+    scaled = _ldexp(rewards, -group_exponent[:, None, None])
+    scalar = np.where(mask, _weighted_sum(scaled, unit), np.nan)
+    exponent, mean, correction, std = scaled_moments(scalar, axis=1, ddof=ddof)
+    centered = (_ldexp(scalar, -exponent[:, None]) - mean[:, None]) - correction[:, None]
+    centered = np.where(mask & (std[:, None] > 0), centered, 0.0)
+    eps_scaled = _ldexp(eps, -(exponent + group_exponent + weight_exponent))
+    advantages = np.where(mask, _zscore(centered, std[:, None], eps_scaled[:, None]), 0.0)
     return advantages, _fixed_weights(weights, rewards.shape[0])
+
+
+def _combined(rewards: np.ndarray, weights: np.ndarray, adaptive: bool, ddof: int, eps: float):
+    """AC (fixed coefficients ``w_k``) or DVAO (``w_k sigma_k / sum_l w_l sigma_l``) as the kernels compute them:
+    ``A_j = sum_k ((x_jk - m_k) - c_k) * coef_k`` with ``coef_k = share_k / (sigma_k + eps)`` in each objective's
+    scale-free units. Returns ``(advantages, active, shares)``."""
+    n_groups, _, n_objectives = rewards.shape
+    exponent, std, centered, eps_scaled = _objective_parts(rewards, ddof, eps)
+    if adaptive:
+        unit = normalized_weights(weights)[0]
+        product = unit * std
+        # put every objective's w_k sigma_k in one unit: the largest lands in [0.5, 1)
+        top = np.where(product > 0, exponent + _exponent(product), -(1 << 30)).max(axis=1)
+        top = np.where(np.any(product > 0, axis=1), top, 0)
+        spread = _ldexp(product, exponent - top[:, None])
+        total = np.zeros(n_groups)
+        for k in range(n_objectives):
+            total = total + spread[:, k]
+        active = total > 0
+        shares = np.where(active[:, None], spread / np.where(active, total, 1.0)[:, None],
+                          _fixed_weights(weights, n_groups))
+        share = np.where(active[:, None], shares, 0.0)
+    else:  # AC: the normalized weights, and the advantages scaled back by the weights' power of two at the end
+        unit, weight_exponent = normalized_weights(weights)
+        active = np.ones(n_groups, dtype=bool)
+        share = np.broadcast_to(unit, (n_groups, n_objectives))
+        shares = _fixed_weights(weights, n_groups)
+    with np.errstate(over="ignore"):
+        coef = np.where(std > 0, share / np.where(std > 0, std + eps_scaled, 1.0), 0.0)
+    combined = _weighted_sum(centered, coef[:, None, :])
+    if not adaptive:
+        combined = _ldexp(combined, weight_exponent)
+    return combined, active, shares
 
 
 def ac(rewards: np.ndarray, weights: np.ndarray, ddof: int = 0, eps: float = 0.0):
@@ -154,12 +291,11 @@ def ac(rewards: np.ndarray, weights: np.ndarray, ddof: int = 0, eps: float = 0.0
     .. math:: A_j = \sum_k w_k \frac{r_{jk} - \mu_k}{\sigma_k + \epsilon}
 
     Source: DVAO paper (Liu et al., 2026), the "Advantage Combination" baseline. With K = 1 and ``w = 1`` it is the
-    GRPO z-score.
+    GRPO z-score. The weights are used as given: AC's advantages scale with them.
     """
     mask = _scorable_mask(rewards)
-    _, _, _, zscores = objective_stats(rewards, ddof, eps)
-    advantages = np.where(mask, _weighted_sum(zscores, weights), 0.0)
-    return advantages, _fixed_weights(weights, rewards.shape[0])
+    combined, _, shares = _combined(rewards, weights, False, ddof, eps)
+    return np.where(mask, combined, 0.0), shares
 
 
 def gdpo(rewards: np.ndarray, weights: np.ndarray, ddof: int = 0, eps: float = 0.0):
@@ -172,11 +308,13 @@ def gdpo(rewards: np.ndarray, weights: np.ndarray, ddof: int = 0, eps: float = 0
     over the scorable rollouts of groups that have >= 2 of them. (TRL also lets the row of a group with a single
     scorable rollout into the batch statistics, with value 0. Every group's AC values sum to 0, so the batch mean and
     that row's advantage stay 0, but the extra count shrinks the batch std and scales every other advantage; mowsim
-    gives such a group 0 and leaves it out, as every other scheme does.)
+    gives such a group 0 and leaves it out, as every other scheme does.) The AC step uses the normalized weights
+    (GDPO does not depend on their scale), ``eps`` of the batch z-score follows them.
     """
     mask = _scorable_mask(rewards)
-    combined, _ = ac(rewards, weights, ddof, eps)
-    whitened = batch_whiten(combined, mask, ddof, eps, magnitude=_weight_total(weights))
+    unit, weight_exponent = normalized_weights(weights)
+    combined, _ = ac(rewards, unit, ddof, eps)
+    whitened = batch_whiten(combined, mask, ddof, _ldexp(eps, -weight_exponent), magnitude=_weight_total(unit))
     return whitened, _fixed_weights(weights, rewards.shape[0])
 
 
@@ -192,13 +330,8 @@ def dvao(rewards: np.ndarray, weights: np.ndarray, ddof: int = 0, eps: float = 0
     GRPO z-score. A group whose objectives are all constant has advantage 0 and reports the fixed weights.
     """
     mask = _scorable_mask(rewards)
-    _, std, _, zscores = objective_stats(rewards, ddof, eps)
-    spread = weights * std
-    total = spread.sum(axis=1, keepdims=True)
-    fixed = _fixed_weights(weights, rewards.shape[0])
-    adaptive = np.where(total > 0, spread / np.where(total > 0, total, 1.0), fixed)
-    combined = _weighted_sum(zscores, adaptive[:, None, :])
-    return np.where(mask & (total > 0), combined, 0.0), adaptive
+    combined, active, shares = _combined(rewards, weights, True, ddof, eps)
+    return np.where(mask & active[:, None], combined, 0.0), shares
 
 
 def saw_cv_weights(rewards: np.ndarray, ddof: int, reward_min: np.ndarray | None, delta: float,
@@ -223,12 +356,16 @@ def saw_cv_weights(rewards: np.ndarray, ddof: int, reward_min: np.ndarray | None
     """
     n_objectives = rewards.shape[2]
     flat = rewards.reshape(-1, n_objectives)
-    mean, std = moments(flat, axis=0, ddof=ddof)
+    # in each objective's scale-free units (see scaled_moments); reward_min and delta carried along
+    exponent, mean, correction, std = scaled_moments(flat, axis=0, ddof=ddof)
     if reward_min is None:
         any_valid = ~np.all(np.isnan(flat), axis=0)
         reward_min = np.where(any_valid, np.nanmin(np.where(any_valid, flat, 0.0), axis=0), 0.0)
-    shifted_mean = mean - reward_min + delta
-    cv = std / (np.abs(shifted_mean) + delta)
+    delta_scaled = _ldexp(delta, -exponent)
+    with np.errstate(invalid="ignore", over="ignore"):
+        shifted_mean = (mean + correction) - _ldexp(reward_min, -exponent) + delta_scaled
+        cv = std / (np.abs(shifted_mean) + delta_scaled)
+    cv = np.where(np.isnan(cv), 0.0, cv)  # an infinite shift (reward_min far below): CV 0
     total = cv.sum()
     if total <= delta:
         cv_weights = np.full(n_objectives, 1.0 / n_objectives)
