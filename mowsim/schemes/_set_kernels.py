@@ -17,6 +17,8 @@ loops which dispatcher to call.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -92,6 +94,16 @@ def vpo_raw(set_rewards, draws, scale, raw, effective):
             grand += effective[b, k]
         for k in range(n_objectives):
             effective[b, k] = effective[b, k] / grand if grand > 0.0 else 1.0 / n_objectives
+        # A group whose largest |r| is outside the kernels' safe window is scored in units of 2**shift (exact), so
+        # the sum over the M draws cannot overflow; its scores are scaled back, and they equal the unscaled ones.
+        largest = 0.0
+        for j in range(n_rollouts):
+            for s in range(n_answers):
+                for k in range(n_objectives):
+                    x = abs(set_rewards[b, j, s, k])
+                    if x > largest:
+                        largest = x
+        shift = 0 if _kernels._in_window(largest) or not np.isfinite(largest) else math.frexp(largest)[1]
         for j in range(n_rollouts):
             any_scorable = False
             for s in range(n_answers):
@@ -110,12 +122,12 @@ def vpo_raw(set_rewards, draws, scale, raw, effective):
                     for k in range(n_objectives):
                         x = set_rewards[b, j, s, k]
                         if not np.isnan(x):
-                            value += combined[d, k] * x
+                            value += combined[d, k] * (x if shift == 0 else math.ldexp(x, -shift))
                             scored = True
                     if scored and value > best:
                         best = value
                 total += best
-            raw[b, j] = total / n_draws
+            raw[b, j] = total / n_draws if shift == 0 else math.ldexp(total / n_draws, shift)
 
 
 @njit(cache=True, error_model="numpy")

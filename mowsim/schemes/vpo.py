@@ -18,7 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from mowsim import _rng, validation
-from mowsim.schemes import _set_kernels, reference
+from mowsim.schemes import _kernels, _set_kernels, reference
 from mowsim.schemes.base import Scheme, SchemeOutput, register
 
 __all__ = ["VPO", "RandomWeight", "vpo_reference", "random_weight_reference", "check_set_rewards", "dirichlet_draws"]
@@ -74,15 +74,23 @@ def vpo_reference(set_rewards: np.ndarray, draws: np.ndarray, weights: np.ndarra
     contract (:func:`mowsim.schemes.reference.rc` with K = 1).
     """
     n_objectives = set_rewards.shape[3]
-    combined = draws * (n_objectives * weights)  # (B, M, K)
+    # K w scaled by the power of two that puts its largest entry in [0.5, 1): then every lambda . r is at most
+    # max |r| (no overflow at any reward scale) and the z-score, with eps in the same units, is unchanged bit for bit
+    scale, exponent = reference.normalized_weights(n_objectives * weights)
+    combined = draws * scale  # (B, M, K)
     valid = ~np.isnan(set_rewards)
-    clean = np.where(valid, set_rewards, 0.0)
+    # groups beyond the kernels' safe magnitude window are scored in units of 2**shift (exact) and scaled back
+    largest = np.where(valid, np.abs(set_rewards), 0.0).reshape(set_rewards.shape[0], -1).max(axis=1)
+    in_window = (largest == 0) | ((largest >= _kernels.SAFE_LOW) & (largest < _kernels.SAFE_HIGH))
+    shift = np.where(in_window, 0, np.frexp(largest)[1])[:, None, None, None]
+    clean = np.ldexp(np.where(valid, set_rewards, 0.0), -shift)
     values = np.einsum("bjsk,bdk->bjsd", clean, combined)
     answer_ok = valid.any(axis=3)  # (B, G, m)
     values = np.where(answer_ok[..., None], values, -np.inf)
     best = values.max(axis=2)  # (B, G, M)
     raw = np.where(answer_ok.any(axis=2), best.mean(axis=2) if best.shape[2] else 0.0, np.nan)
-    advantages, _ = reference.rc(raw[..., None], np.ones(1), ddof, eps)
+    raw = np.ldexp(raw, shift[:, :, 0, 0])
+    advantages, _ = reference.rc(raw[..., None], np.ones(1), ddof, float(np.ldexp(eps, -exponent)))
     total = combined.sum(axis=1)
     grand = total.sum(axis=1, keepdims=True)
     effective = np.where(grand > 0, total / np.where(grand > 0, grand, 1.0), 1.0 / n_objectives)
@@ -200,7 +208,8 @@ class VPO(_DrawingScheme):
         out = np.empty((n_groups, n_rollouts))
         effective = np.empty((n_groups, n_objectives))
         kernel = _set_kernels.vpo_advantages.py_func if backend == "python" else _set_kernels.vpo_advantages
-        kernel(np.ascontiguousarray(sets), draws, n_objectives * weights, ddof, eps, out, effective)
+        scale, exponent = reference.normalized_weights(n_objectives * weights)  # as vpo_reference does
+        kernel(np.ascontiguousarray(sets), draws, scale, ddof, float(np.ldexp(eps, -exponent)), out, effective)
         return out, effective
 
 
