@@ -441,7 +441,9 @@ def read_results(results_dir, study: str) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"no results for study {study!r} at {path}; run `mowsim study {study} --out "
                                 f"{results_dir}` (add --quick for a small run) first.")
-    frame = pd.read_parquet(path)
+    from mowsim.sweep import read_table
+
+    frame = read_table(path)
     if frame.empty:
         raise ValueError(f"{path} holds no rows; rerun the study.")
     return frame

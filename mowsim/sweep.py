@@ -44,6 +44,7 @@ import pandas as pd
 
 import mowsim
 from mowsim import envs, schemes
+from mowsim.envs import _loop, _set_metrics
 from mowsim.train import HISTORY_COLUMNS, train_many
 
 __all__ = [
@@ -64,6 +65,8 @@ __all__ = [
     "compact",
     "storage_version",
     "STORAGE_FORMAT",
+    "PER_STEP_COLUMNS",
+    "read_table",
     "FLOAT32_COLUMNS",
     "ENVIRONMENTS",
     "ID_COLUMNS",
@@ -343,12 +346,15 @@ def _cell_path(out_dir, cell: Cell) -> Path:
     return _cells_dir(out_dir) / f"{cell.key()}.parquet"
 
 
-STORAGE_FORMAT = "2"
+STORAGE_FORMAT = "3"
 """The layout of the stored Parquet files, in each file's metadata (``mowsim.storage``) beside ``mowsim.version``.
 
 1 (mowsim 0.2.0, no metadata): snappy, float64 history. 2: zstd, the history's float columns as float32
 (:data:`FLOAT32_COLUMNS`) with byte-stream-split encoding, and ``results.parquet`` consolidating the cell files of
-its run (:func:`run_study`). Both are read alike.
+its run (:func:`run_study`). 3: as 2, and a per-step column (:data:`PER_STEP_COLUMNS`: one value per (run, step),
+repeated on each objective's row of the tidy history) is stored on the objective-0 rows only, NaN on the others;
+the metadata (``mowsim.per_step``) lists the columns so stored, and :func:`read_table` copies them back. All three
+read alike through :func:`read_table`.
 """
 
 FLOAT32_COLUMNS = frozenset(HISTORY_COLUMNS[7:])
@@ -363,15 +369,91 @@ def compact(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(dict.fromkeys(columns, np.float32)) if columns else frame
 
 
+PER_STEP_COLUMNS = tuple(_loop.STEP_COLUMNS) + tuple(_set_metrics.SET_COLUMNS)
+"""History columns with one value per (run, step): the batch diagnostics and the policy's set metrics. The tidy
+history repeats them on each objective's row; the store keeps them once per step (storage format 3)."""
+
+
+def _step_anchor(frame: pd.DataFrame) -> np.ndarray | None:
+    """For each row, the row of the same (cell, run, step) whose objective is 0, or None if the rows are not laid
+    out as the history is (each step's objective rows contiguous, objective 0 first)."""
+    if "objective" not in frame or "step" not in frame or frame.empty:
+        return None
+    objective = frame["objective"].to_numpy()
+    rows = np.arange(len(frame))
+    anchor = np.maximum.accumulate(np.where(objective == 0, rows, -1))
+    if anchor[0] < 0:
+        return None
+    same = frame["step"].to_numpy()[anchor] == frame["step"].to_numpy()
+    for name in ("cell_key", "run", "seed", "scheme"):
+        if name in frame:
+            values = frame[name].to_numpy()
+            same &= values[anchor] == values
+    return anchor if same.all() else None
+
+
+def _per_step_only(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``frame`` with each per-step column NaN off the objective-0 rows, where that loses nothing (the column's
+    value is the same on every objective row of a step); and the names of the columns so thinned."""
+    anchor = _step_anchor(frame)
+    if anchor is None:
+        return frame, []
+    off = frame["objective"].to_numpy() != 0
+    if not off.any():
+        return frame, []
+    thinned, names = {}, []
+    for name in PER_STEP_COLUMNS:
+        if name not in frame or frame[name].dtype.kind != "f":
+            continue
+        values = frame[name].to_numpy()
+        copied = values[anchor]
+        if not np.array_equal(values, copied, equal_nan=True):
+            continue
+        thinned[name] = np.where(off, np.nan, values).astype(values.dtype, copy=False)
+        names.append(name)
+    return (frame.assign(**thinned) if names else frame), names
+
+
+def _restore_per_step(frame: pd.DataFrame, names) -> pd.DataFrame:
+    """Undo :func:`_per_step_only`: copy each listed column from the objective-0 row of its step."""
+    names = [name for name in names if name in frame]
+    if not names or frame.empty:
+        return frame
+    anchor = _step_anchor(frame)
+    if anchor is None:
+        raise ValueError("a stored table's rows are not in history order (each step's objectives together, "
+                         "objective 0 first), so its per-step columns cannot be restored; it was not written by "
+                         "mowsim's store. Rerun the study to rewrite it.")
+    return frame.assign(**{name: frame[name].to_numpy()[anchor] for name in names})
+
+
+def read_table(path, **kwargs) -> pd.DataFrame:
+    """A stored Parquet file of any :data:`STORAGE_FORMAT` as the tidy table that was written.
+
+    ``kwargs`` go to :func:`pandas.read_parquet` (``filters=`` must keep whole cells: a cell's rows stay
+    together). Per-step columns stored once per step (format 3) are copied back to every objective's row.
+    """
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_schema(path).metadata or {}
+    if hasattr(path, "seek"):  # a file object: read_schema has moved it
+        path.seek(0)
+    frame = pd.read_parquet(path, **kwargs)
+    names = json.loads(metadata.get(b"mowsim.per_step", b"[]"))
+    return _restore_per_step(frame, names)
+
+
 def _to_parquet(frame: pd.DataFrame, stream) -> None:
-    """Write ``frame`` in :data:`STORAGE_FORMAT`: zstd; floats byte-stream-split, other columns dictionary-encoded."""
+    """Write ``frame`` in :data:`STORAGE_FORMAT`: zstd; floats byte-stream-split, other columns dictionary-encoded;
+    per-step columns once per step (:func:`read_table` restores them)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    frame, per_step = _per_step_only(frame)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
     metadata = {**(table.schema.metadata or {}), b"mowsim.version": mowsim.__version__.encode(),
-                b"mowsim.storage": STORAGE_FORMAT.encode()}
+                b"mowsim.storage": STORAGE_FORMAT.encode(), b"mowsim.per_step": json.dumps(per_step).encode()}
     table = table.replace_schema_metadata(metadata)
     pq.write_table(table, stream, compression="zstd", use_byte_stream_split=floats or False,
                    use_dictionary=[name for name in table.column_names if name not in floats])
@@ -738,7 +820,7 @@ def _read_consolidated(out_dir, keys) -> pd.DataFrame | None:
     keys = sorted(keys)
     if not keys:
         return None
-    frame = pd.read_parquet(Path(out_dir) / RESULTS_FILE, filters=[("cell_key", "in", keys)])
+    frame = read_table(Path(out_dir) / RESULTS_FILE, filters=[("cell_key", "in", keys)])
     return frame.astype({name: str for name in _CATEGORY_COLUMNS if name in frame})
 
 
@@ -766,7 +848,7 @@ def load_results(out_dir, cells: Iterable[Cell] | None = None, *, strict: bool =
                              f"{' ...' if len(missing) > 10 else ''}. Run them first (mowsim study NAME).")
         from_results = {cell.key() for cell, path in zip(wanted, paths) if not path.exists()} & consolidated
         paths = sorted(path for path in paths if path.exists())
-    frames = [pd.read_parquet(path) for path in paths]
+    frames = [read_table(path) for path in paths]
     rows = _read_consolidated(out_dir, from_results)
     if rows is not None:
         frames.append(rows)

@@ -44,7 +44,7 @@ def test_results_parquet_replaces_the_cell_files_and_a_rerun_skips_everything(tm
     first = _run(out)
     assert sorted(first.completed) == ["small/0", "small/1", "small/2"]
     assert list((out / "small" / "cells").glob("*.parquet")) == []
-    stored = pd.read_parquet(out / "small" / "results.parquet")
+    stored = sweep.read_table(out / "small" / "results.parquet")
     pd.testing.assert_frame_equal(stored, first.results, check_exact=True)
     again = _run(out)
     assert again.completed == [] and len(again.skipped) == 3
@@ -85,7 +85,7 @@ def test_another_scale_in_the_same_folder_keeps_both_runs(tmp_path):
 
 def _as_version_020(path):
     """Rewrite a stored file the way mowsim 0.2.0 wrote it: float64, snappy, no mowsim metadata."""
-    frame = pd.read_parquet(path)
+    frame = sweep.read_table(path)
     frame = frame.astype({c: np.float64 for c in frame.columns if frame[c].dtype == np.float32})
     frame.to_parquet(path, index=False)
 
@@ -102,3 +102,59 @@ def test_results_of_version_020_are_read(tmp_path):
 
     pd.testing.assert_frame_equal(analysis.read_results(tmp_path, "small"), current, check_dtype=False,
                                   check_categorical=False)
+
+
+def test_per_step_columns_are_stored_once_per_step_and_read_back_exactly(tmp_path):
+    import pyarrow.parquet as pq
+
+    table = _run(tmp_path).results
+    path = tmp_path / "small" / "results.parquet"
+    raw = pd.read_parquet(path)  # what the file holds, without read_table's restoration
+    off = raw["objective"] != 0
+    thinned = [name for name in sweep.PER_STEP_COLUMNS if name in raw and raw.loc[off, name].isna().all()]
+    assert {"grad_norm", "entropy", "max_abs_advantage", "hidden_reward"} <= set(thinned)
+    np.testing.assert_array_equal(raw.loc[~off, "grad_norm"], table.loc[~off.to_numpy(), "grad_norm"])
+    assert "expected_reward" not in thinned and raw.loc[off, "expected_reward"].notna().all()
+    metadata = pq.read_schema(path).metadata
+    assert set(__import__("json").loads(metadata[b"mowsim.per_step"])) == set(thinned)
+    pd.testing.assert_frame_equal(sweep.read_table(path), table, check_exact=True)
+
+
+def test_a_column_that_differs_between_objectives_is_kept_whole(tmp_path):
+    frame = sweep.run_cell(sweep.study_cells("small")[0])
+    frame.loc[frame["objective"] == 1, "grad_norm"] += 1.0  # no longer one value per step
+    path = tmp_path / "cell.parquet"
+    sweep._write_atomic(frame, path)
+    np.testing.assert_array_equal(pd.read_parquet(path)["grad_norm"], frame["grad_norm"])  # NaN only where it was
+    pd.testing.assert_frame_equal(sweep.read_table(path), frame, check_exact=True)
+
+
+def test_format_2_files_read_alike(tmp_path):
+    table = _run(tmp_path).results
+    path = tmp_path / "small" / "results.parquet"
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    metadata = {**arrow.schema.metadata, b"mowsim.version": b"0.3.0", b"mowsim.storage": b"2"}
+    pq.write_table(arrow.replace_schema_metadata(metadata), path, compression="zstd")
+    assert sweep.storage_version(path) == ("0.3.0", "2")
+    pd.testing.assert_frame_equal(sweep.read_table(path), table, check_exact=True)
+    again = _run(tmp_path)
+    assert again.completed == []
+    pd.testing.assert_frame_equal(again.results, table, check_exact=True)
+
+
+def test_rows_out_of_history_order_are_refused_not_misread(tmp_path):
+    table = _run(tmp_path).results
+    path = tmp_path / "small" / "results.parquet"
+    raw = pd.read_parquet(path)
+    shuffled = tmp_path / "shuffled.parquet"
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pa.Table.from_pandas(raw.iloc[::-1].reset_index(drop=True), preserve_index=False)
+    pq.write_table(arrow.replace_schema_metadata(pq.read_schema(path).metadata), shuffled)
+    with pytest.raises(ValueError, match="history order"):
+        sweep.read_table(shuffled)
+    assert len(table) == len(raw)

@@ -256,7 +256,7 @@ def test_write_is_atomic(tmp_path, monkeypatch):
     assert list(path.parent.iterdir()) == []  # the temp file is gone too
     monkeypatch.undo()
     sweep._write_atomic(frame, path)
-    pd.testing.assert_frame_equal(pd.read_parquet(path), frame)
+    pd.testing.assert_frame_equal(sweep.read_table(path), frame)
     assert [p.name for p in path.parent.iterdir()] == ["abc.parquet"]
 
 
@@ -314,7 +314,7 @@ def test_thread_pool_executor_works(tmp_path):
         report = sweep.run_study("tiny", tmp_path, executor=executor, progress=False)
     assert report.ok and sorted(report.completed) == [f"tiny/{i}" for i in range(6)]
     assert set(report.results["cell_id"]) == set(report.completed)
-    stored = pd.read_parquet(tmp_path / "tiny" / "results.parquet")
+    stored = sweep.read_table(tmp_path / "tiny" / "results.parquet")
     pd.testing.assert_frame_equal(stored, report.results, check_exact=True)
 
 
@@ -656,7 +656,7 @@ def test_cli_dask_local(tmp_path, capsys):
                      str(tmp_path / "dask"), "--no-progress"])
     assert code == 0 and "tiny: 2 run" in capsys.readouterr().out
     local = sweep.run_study("tiny", tmp_path / "threads", testing=True, executor=_threads(), progress=False)
-    dask_table = pd.read_parquet(tmp_path / "dask" / "tiny" / "results.parquet")
+    dask_table = sweep.read_table(tmp_path / "dask" / "tiny" / "results.parquet")
     pd.testing.assert_frame_equal(dask_table, local.results, check_exact=True)
 
 
@@ -765,7 +765,7 @@ def test_dask_local_cluster_gives_the_local_table(tmp_path, dask_client):
     report = sweep.run_study("tiny", tmp_path / "dask", executor=dask_client.get_executor(), progress=False)
     assert report.ok and sorted(report.completed) == [f"tiny/{i}" for i in range(6)]
     pd.testing.assert_frame_equal(report.results, local.results, check_exact=True)
-    stored = pd.read_parquet(tmp_path / "dask" / "tiny" / "results.parquet")
+    stored = sweep.read_table(tmp_path / "dask" / "tiny" / "results.parquet")
     pd.testing.assert_frame_equal(stored, local.results, check_exact=True)
     assert _store(tmp_path / "dask" / "tiny") == _store(tmp_path / "local" / "tiny")  # the cell files, byte for byte
     assert _scheduler_tasks(dask_client, "mowsim-cell-tiny-") == []  # nothing left behind on the cluster
@@ -810,13 +810,13 @@ def test_interrupted_dask_run_cancels_the_rest_and_resumes(tmp_path, studies_env
     assert cli.main(["study", "gated", "--dask", address, "--out", str(tmp_path), "--no-progress"]) == 0
     assert "gated: 10 run, 2 skipped (already stored), 0 failed" in capsys.readouterr().out
     # Nothing stored was lost or rewritten: results.parquet, which replaces the cell files, holds them as they were.
-    merged = pd.read_parquet(tmp_path / "gated" / "results.parquet")
+    merged = sweep.read_table(tmp_path / "gated" / "results.parquet")
     for name, data in stored.items():
-        kept = pd.read_parquet(io.BytesIO(data))
+        kept = sweep.read_table(io.BytesIO(data))
         rows = merged[merged["cell_key"] == Path(name).stem].reset_index(drop=True)
         pd.testing.assert_frame_equal(rows, kept, check_exact=True, check_dtype=False, check_categorical=False)
     local = sweep.run_study("gated", tmp_path / "local", executor=_threads(), progress=False)
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "gated" / "results.parquet"), local.results,
+    pd.testing.assert_frame_equal(sweep.read_table(tmp_path / "gated" / "results.parquet"), local.results,
                                   check_exact=True)
 
 
