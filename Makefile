@@ -16,6 +16,11 @@ $(BIN)/python:
 
 # One stamp per extra set, so `make demo` after `make test` still installs what the demo needs.
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+# JupyterLab is only for `make lab`: the demo does not wait for it.
+$(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[notebooks]"
 	touch $@
 
@@ -51,7 +56,7 @@ bench: $(VENV)/.installed-dev
 llm: $(VENV)/.installed-dev
 	$(BIN)/mowsim llm --quick --out $(OUT)/llm
 
-lab: $(VENV)/.installed-demo
+lab: $(VENV)/.installed-lab
 	$(BIN)/jupyter lab notebooks/
 
 bounds: $(VENV)/.installed-demo

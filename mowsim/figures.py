@@ -39,14 +39,20 @@ def _load(path: pathlib.Path):
     return module
 
 
-def make_figures(results_dir: pathlib.Path, out_dir: pathlib.Path, *, quick: bool = True) -> list[pathlib.Path]:
-    """Run every figure script; produce missing inputs first (at quick scale unless ``quick=False``)."""
+def make_figures(results_dir: pathlib.Path, out_dir: pathlib.Path, *, quick: bool = True,
+                 workers: int | None = None) -> list[pathlib.Path]:
+    """Run every figure script; produce missing inputs first (at quick scale unless ``quick=False``).
+
+    The scripts run in ``workers`` processes (default: up to 2; 1 runs them in this process); each prints its files
+    in the scripts' order, and one that fails is reported after the others ran.
+    """
     from mowsim import bounds, sweep
 
     results_dir = pathlib.Path(results_dir)
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    modules = [(path, _load(path)) for path in figure_scripts()]
+    scripts = figure_scripts()
+    modules = [(path, _load(path)) for path in scripts]
     needed = sorted({name for _, m in modules for name in getattr(m, "STUDIES", ())})
     for name in needed:
         if not (results_dir / name / "results.parquet").exists():
@@ -58,11 +64,9 @@ def make_figures(results_dir: pathlib.Path, out_dir: pathlib.Path, *, quick: boo
             bounds.run_bounds(quick=True, out=results_dir / "bounds")
     written: list[pathlib.Path] = []
     failures = []
-    for path, module in modules:
-        try:
-            paths = module.main(results_dir, out_dir)
-        except Exception:  # one broken figure must not hide the others
-            failures.append((path.name, traceback.format_exc()))
+    for path, (paths, trace) in zip(scripts, _run_scripts(scripts, results_dir, out_dir, workers)):
+        if trace is not None:  # one broken figure must not hide the others
+            failures.append((path.name, trace))
             continue
         written.extend(pathlib.Path(p) for p in paths)
         print(f"  {path.stem}: " + ", ".join(pathlib.Path(p).name for p in paths))
@@ -71,3 +75,28 @@ def make_figures(results_dir: pathlib.Path, out_dir: pathlib.Path, *, quick: boo
     if failures:
         raise RuntimeError(f"{len(failures)} figure script(s) failed: {', '.join(n for n, _ in failures)}")
     return written
+
+
+def _run_script(path: pathlib.Path, results_dir: pathlib.Path, out_dir: pathlib.Path):
+    """``(paths written, None)`` or ``([], traceback)``: one script's ``main``."""
+    try:
+        return [str(p) for p in _load(path).main(results_dir, out_dir)], None
+    except Exception:  # noqa: BLE001 - reported with the others
+        return [], traceback.format_exc()
+
+
+def _run_scripts(scripts, results_dir, out_dir, workers: int | None) -> list:
+    """Each script's result, in order; on ``workers`` processes (default: up to 2) when there are several."""
+    workers = min(len(scripts), workers or min(2, os.cpu_count() or 1))
+    if workers <= 1:
+        return [_run_script(path, results_dir, out_dir) for path in scripts]
+    from mowsim import sweep
+
+    with sweep.process_pool(workers) as pool:
+        futures = [pool.submit(_run_script, path, results_dir, out_dir) for path in scripts]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise

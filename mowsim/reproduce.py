@@ -10,6 +10,8 @@ where it stopped.
 from __future__ import annotations
 
 import pathlib
+import subprocess
+import sys
 import time
 
 import pandas as pd
@@ -34,9 +36,16 @@ def reproduce(out: pathlib.Path, *, quick: bool = False, workers: int | None = N
 
     _section("1/5 bounds: the DVAO propositions, numerically")
     start = time.perf_counter()
-    bounds_table = bounds.run_bounds(quick=quick, out=out / "bounds", progress=True)
-    print(bounds.summarize(bounds_table).to_string(index=False))
-    timings["bounds"] = time.perf_counter() - start
+    warmup = _start_warmup()
+    try:
+        bounds_table = bounds.run_bounds(quick=quick, out=out / "bounds", progress=True)
+        print(bounds.summarize(bounds_table).to_string(index=False))
+        timings["bounds"] = time.perf_counter() - start
+        _finish_warmup(warmup)
+    finally:
+        if warmup.poll() is None:
+            warmup.kill()
+            warmup.wait()
 
     names = studies or sweep.available_studies()
     results = {}
@@ -51,6 +60,20 @@ def reproduce(out: pathlib.Path, *, quick: bool = False, workers: int | None = N
 
     path = conclude(out, results, bounds_table, timings=timings, quick=quick)
     return path
+
+
+def _start_warmup() -> subprocess.Popen:
+    """Compile the training loops in a background process while the bounds step runs (:func:`sweep.warm_kernels`)."""
+    return subprocess.Popen([sys.executable, "-c", "from mowsim import sweep; sweep.warm_kernels()"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _finish_warmup(warmup: subprocess.Popen) -> None:
+    """Wait for the warm-up; a failed one only means the study workers compile the loops themselves."""
+    _, errors = warmup.communicate()
+    if warmup.returncode:
+        tail = (errors or "").strip().splitlines()[-1:] or ["no message"]
+        print(f"  (compiling the training loops ahead failed: {tail[0]}; the studies compile them instead)")
 
 
 def conclude(out: pathlib.Path, results: dict, bounds_table, *, timings: dict | None = None,

@@ -62,6 +62,7 @@ __all__ = [
     "studies_dir",
     "use_study_path",
     "process_pool",
+    "warm_kernels",
     "compact",
     "storage_version",
     "STORAGE_FORMAT",
@@ -288,6 +289,19 @@ def train_cell(cell: Cell, **train_options) -> pd.DataFrame:
     for position, (name, value) in enumerate(front):
         frame.insert(position, name, value)
     return frame
+
+
+def warm_kernels() -> None:
+    """Compile (or load from Numba's disk cache) the serial training loops that study cells run: the bandit family's,
+    with and without set metrics, and :class:`~mowsim.envs.SequenceTask`'s, through tiny runs.
+
+    On a fresh machine these compilations take about a minute; :func:`mowsim.reproduce.reproduce` runs this in a
+    background process while the bounds step works, so the study workers find the cache warm instead of each
+    compiling the same loops. With a warm cache it takes about a second.
+    """
+    tiny = {"seeds": [0], "steps": 1, "group_size": 2, "n_groups": 1, "parallel": False}
+    train_many(envs.Bandit(n_arms=2), "rc", set_metrics=True, **tiny)
+    train_many(envs.SequenceTask(n_prompts=1, max_len=2, length_limit=1), "rc", **tiny)
 
 
 def _study_module_or_none(name: str):

@@ -112,3 +112,32 @@ def test_plot_score_draws_one_line_per_scheme_in_its_colour():
     # Dodged apart, but the means are unchanged.
     assert np.allclose(lines["rc"].get_ydata(), [0.1, 0.2])
     assert not np.allclose(lines["rc"].get_xdata(), lines["dvao"].get_xdata())
+
+
+_SCRIPT = '''
+from pathlib import Path
+
+def main(results_dir, out_dir):
+    if "{name}" == "b_broken":
+        raise RuntimeError("this figure is broken")
+    path = Path(out_dir) / "{name}.png"
+    path.write_text("{name}")
+    return [path]
+'''
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_make_figures_runs_every_script_in_order_and_reports_a_broken_one(tmp_path, monkeypatch, capsys, workers):
+    from mowsim import figures
+
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    for name in ("a_fine", "b_broken", "c_fine"):
+        (folder / f"{name}.py").write_text(_SCRIPT.format(name=name))
+    monkeypatch.setenv("MOWSIM_FIGURES", str(folder))
+    with pytest.raises(RuntimeError, match="1 figure script"):
+        figures.make_figures(tmp_path / "results", tmp_path / "out", workers=workers)
+    printed = capsys.readouterr().out
+    assert printed.index("a_fine: a_fine.png") < printed.index("c_fine: c_fine.png")
+    assert "this figure is broken" in printed
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_fine.png", "c_fine.png"]

@@ -846,3 +846,10 @@ def test_dask_worker_dying_mid_cell(tmp_path, studies_env, dask_client):
     assert len(list((run / "attempts").glob("2.*"))) == 3
     assert rerun.results.groupby("cell_id", observed=True)["value"].first().to_dict() == {
         "crash/0": 0.0, "crash/1": 1.0, "crash/2": 2.0, "crash/3": 3.0}
+
+
+def test_warm_kernels_compiles_the_loops_the_cells_run():
+    from mowsim.envs import bandit, sequence
+
+    sweep.warm_kernels()
+    assert bandit.run_many_serial.signatures and sequence.run_many_serial.signatures
