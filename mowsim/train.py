@@ -305,28 +305,27 @@ def _scheme_arrays(runs, env):
 
 
 def _history(runs, step_out, objective_out, set_out) -> pd.DataFrame:
-    frames = []
+    """The tidy history of every run, built column by column (one DataFrame at the end: a DataFrame per run cost a
+    quarter of a small study cell's time)."""
+    columns: dict[str, list] = {name: [] for name in HISTORY_COLUMNS}
     for i, run in enumerate(runs):
         n_steps, n_objectives = objective_out[i].shape[:2]
-        step_index = np.repeat(np.arange(n_steps), n_objectives)
+        n_rows = n_steps * n_objectives
         objective_index = np.tile(np.arange(n_objectives), n_steps)
-        frame = {
-            "run": np.full(step_index.shape, i),
-            "env": type(run.env).__name__,
-            "scheme": run.scheme.name,
-            "seed": run.seed,
-            "step": step_index,
-            "objective": objective_index,
-            "objective_name": np.asarray(run.env.objective_names)[objective_index],
-        }
+        columns["run"].append(np.full(n_rows, i))
+        columns["env"].append(np.full(n_rows, type(run.env).__name__, dtype=object))
+        columns["scheme"].append(np.full(n_rows, run.scheme.name, dtype=object))
+        columns["seed"].append(np.full(n_rows, run.seed))
+        columns["step"].append(np.repeat(np.arange(n_steps), n_objectives))
+        columns["objective"].append(objective_index)
+        columns["objective_name"].append(np.asarray(run.env.objective_names, dtype=object)[objective_index])
         for c, name in enumerate(_loop.OBJECTIVE_COLUMNS):
-            frame[name] = objective_out[i][:, :, c].ravel()
+            columns[name].append(objective_out[i][:, :, c].ravel())
         for c, name in enumerate(_loop.STEP_COLUMNS):
-            frame[name] = np.repeat(step_out[i][:, c], n_objectives)
+            columns[name].append(np.repeat(step_out[i][:, c], n_objectives))
         for c, name in enumerate(_set_metrics.SET_COLUMNS):
-            frame[name] = np.repeat(set_out[i][:, c], n_objectives)
-        frames.append(pd.DataFrame(frame))
-    history = pd.concat(frames, ignore_index=True)
+            columns[name].append(np.repeat(set_out[i][:, c], n_objectives))
+    history = pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()})
     history["env"] = history["env"].astype("category")
     history["scheme"] = history["scheme"].astype("category")
     return history
