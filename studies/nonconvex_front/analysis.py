@@ -87,16 +87,20 @@ def answer(scores: pd.DataFrame) -> str:
     gain = analysis.ranked(scores, "off_hull_gain", **{CURVATURE: p})
     final = dict(analysis.ranked(scores, "off_hull_final", **{CURVATURE: p}))
     rows = analysis.select_scores(scores, "off_hull_gain", **{CURVATURE: p}).set_index("scheme")
+    dominated = dict(analysis.ranked(scores, "dominated_final", **{CURVATURE: p}))
     gainers = [s for s in rows.index.astype(str) if rows.loc[s, "ci_low"] > 0]
+    moved = ("no scheme moves mass onto the off-hull Pareto arms" if not gainers else
+             "; ".join(f"{s} gains {num(rows.loc[s, 'mean'])} [{num(rows.loc[s, 'ci_low'])}, "
+                       f"{num(rows.loc[s, 'ci_high'])}] off-hull mass while keeping {num(dominated[s])} on dominated "
+                       "arms" for s in gainers))
     hv = {c: dict(analysis.ranked(scores, "hypervolume", **{CURVATURE: c}))
           for c in analysis.score_levels(scores, "hypervolume", CURVATURE)}
-    hv_text = "; ".join(f"p = {c:g}: rc {num(v.get('rc', np.nan))}, hv-guided {num(v.get('hv-guided', np.nan))}"
-                        for c, v in hv.items())
-    return (f"At p = {p:g}, {'no scheme' if not gainers else ', '.join(gainers)} moves mass onto the off-hull Pareto "
-            f"arms (gain of off-hull mass, highest: {', '.join(f'{s} {num(v)}' for s, v in gain[:3])}; lowest "
-            f"{gain[-1][0]} {num(gain[-1][1])}). Final off-hull mass: rc {num(final.get('rc', np.nan))}, hv-guided "
-            f"{num(final.get('hv-guided', np.nan))}, gradient {num(final.get('gradient', np.nan))}. Hypervolume of "
-            f"the fronts: {hv_text}.")
+    hv_text = "; ".join(f"p = {c:g}: rc {num(v.get('rc', np.nan))}, hv-guided {num(v.get('hv-guided', np.nan))}, "
+                        f"gradient {num(v.get('gradient', np.nan))}" for c, v in hv.items())
+    return (f"At p = {p:g}, {moved}. Gain of off-hull mass (final - initial), highest: "
+            f"{', '.join(f'{s} {num(v)}' for s, v in gain[:3])}; lowest {gain[-1][0]} {num(gain[-1][1])}. Final "
+            f"off-hull mass: rc {num(final.get('rc', np.nan))}, hv-guided {num(final.get('hv-guided', np.nan))}, "
+            f"gradient {num(final.get('gradient', np.nan))}. Hypervolume of the fronts: {hv_text}.")
 
 
 def headline(scores: pd.DataFrame) -> pd.DataFrame:
