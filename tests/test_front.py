@@ -5,6 +5,7 @@ compiled masses equal the NumPy reference, and the knob off changes nothing."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import mowsim
@@ -70,21 +71,20 @@ def test_collinear_points_count_as_ties_on_the_hull():
     assert geometry.arm_geometry(line).hull.all()
     plane = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3], [0.2, 0.3, 0.5]])
     assert geometry.arm_geometry(plane).hull.all()
-    dent = np.vstack([plane, [[0.3, 0.3, 0.3]]])  # Pareto (nothing weakly dominates it) but below the plane
+    dent = np.vstack([plane, [[0.3, 0.3, 0.35]]])  # Pareto (nothing weakly dominates it) but below the plane
     shape = geometry.arm_geometry(dent)
     assert shape.off_hull.tolist() == [False] * 6 + [True]
     assert not geometry.arm_geometry(dent, tol=0.2).off_hull.any()  # within a generous tolerance it is a tie
 
 
-def test_three_objectives_lp_agrees_with_the_two_objective_chain():
+def test_the_linear_program_agrees_with_the_two_objective_chain():
+    """The K >= 3 path (one LP per Pareto arm) run on two objectives gives the chain's answer."""
     rng = np.random.default_rng(0)
-    for _ in range(20):
+    for _ in range(30):
         points = rng.random((12, 2)) ** rng.uniform(0.3, 3)
-        two = geometry.arm_geometry(points)
-        # a third objective that is constant adds nothing to the geometry
-        three = geometry.arm_geometry(np.column_stack([points, np.full(12, 0.5)]))
-        np.testing.assert_array_equal(two.hull, three.hull)
-        np.testing.assert_array_equal(two.off_hull, three.off_hull)
+        shape = geometry.arm_geometry(points)
+        lp = geometry._supported_lp(points, shape.pareto, 1e-9)
+        np.testing.assert_array_equal(shape.hull, shape.pareto & lp)
 
 
 def test_class_mass_is_exact_for_a_given_theta():
@@ -155,3 +155,46 @@ def test_geometry_rejects_bad_points():
         geometry.arm_geometry([[1.0, np.nan]])
     with pytest.raises(ValueError, match="tol"):
         geometry.arm_geometry([[1.0, 0.0]], tol=-1)
+
+
+# ---- the nonconvex_front study -------------------------------------------------------------------------------------
+
+
+def _study_frame():
+    from mowsim import sweep
+
+    cells = sweep.study_cells("nonconvex_front", quick=True, testing=True)
+    return pd.concat([sweep.run_cell(cell.scaled(seeds=2, steps=4)) for cell in cells], ignore_index=True)
+
+
+def test_study_declarations():
+    from mowsim import sweep
+
+    study = sweep.load_study("nonconvex_front")
+    assert "nonconvex_front" in sweep.available_studies()
+    assert study.QUESTION.endswith("?") and len(study.QUESTION) < 200
+    ids = [cell.id for cell in study.SETTINGS]
+    assert ids == [f"nonconvex_front/{i}" for i in range(len(ids))]
+    assert set(study.TESTING) <= {c.id for c in study.QUICK} <= set(ids)
+    assert {c.scheme for c in study.QUICK} == {c.scheme for c in study.SETTINGS}
+    assert {c.scheme for c in study.SETTINGS} == set(mowsim.schemes.available(role="balance")) | {"vpo"}
+    assert len({tuple(name for name, _ in cell.setting) for cell in study.SETTINGS}) == 1
+    assert all(cell.seeds >= 8 for cell in study.SETTINGS)
+
+
+def test_study_testing_cells_run_score_and_plot():
+    from matplotlib.axes import Axes
+
+    from mowsim import analysis
+
+    frame = _study_frame()
+    study = analysis.study_analysis("nonconvex_front")
+    runs = study.per_run(frame)
+    np.testing.assert_allclose(runs["off_hull_initial"], 10 / 16, rtol=1e-6)  # float32 storage
+    scored = study.score(frame)
+    assert {"hypervolume", "off_hull_gain", "off_hull_final", "dominated_final", "steps_to_half"} <= set(
+        scored["metric"])
+    assert {"scheme", "metric", "mean", "ci_low", "ci_high", "n", "p"} <= set(scored.columns)
+    assert scored["mean"].notna().all()
+    assert "At p = 0.5" in study.answer(scored)
+    assert isinstance(study.plot(frame), Axes)
