@@ -1,9 +1,9 @@
-"""Figure: the fronts reached on bulging, linear and non-convex Pareto fronts, and the mass on off-hull arms
+"""Figure: the fronts reached on non-convex and bulging Pareto fronts, and the mass on off-hull arms
 (nonconvex_front).
 
-First panels, one per curvature p: on the study's first instance, the arms' means (black: on the convex hull, red
-rings: Pareto-optimal but off the hull, grey: dominated), the hull drawn through its arms, and each shown scheme's
-mean final expected-reward vector per weight, joined in weight order, with bootstrap 95 % CIs. Last panel: at the
+First panels, one per curvature p: on the study's first instance, the arms' means (grey squares: on the convex
+hull, black rings: Pareto-optimal but off the hull, grey crosses: dominated), the hull dashed through its arms, and
+each shown scheme's mean final expected-reward vector per weight, joined in weight order, with bootstrap 95 % CIs. Last panel: at the
 most non-convex curvature, each scheme's gain of policy mass on off-hull Pareto arms (final minus initial; the
 uniform start already holds 10/16 there), mean over runs with bootstrap 95 % CIs; 0 marks no change.
 """
@@ -50,7 +50,7 @@ def main(results_dir, out_dir) -> list[Path]:
             ax.set_yticks(y, gain["scheme"])
             ax.set_ylim(len(gain) - 0.5, -0.5)
             ax.set_title(f"off-hull mass gain, p = {p:g}")
-        ax.set_xlabel("final - initial mass on off-hull arms")
+        ax.set_xlabel("change of off-hull mass")
         plotting.scheme_legend(fig, shown, ncol=7)
         return plotting.save_figure(fig, Path(out_dir) / "nonconvex_front")
 
@@ -66,10 +66,10 @@ def _draw_arms(ax, curvature: float, instance: int) -> None:
     shape = env.arm_geometry()
     hull = means[shape.hull]
     hull = hull[np.argsort(hull[:, 0])]
-    ax.plot(hull[:, 0], hull[:, 1], color="0.3", linewidth=0.8, zorder=0)
-    ax.scatter(*means[shape.dominated].T, s=7, color="0.75", zorder=0)
-    ax.scatter(*hull.T, s=9, color="black", zorder=0)
-    ax.scatter(*means[shape.off_hull].T, s=16, facecolors="none", edgecolors="#D55E00", linewidths=0.8, zorder=0)
+    ax.plot(hull[:, 0], hull[:, 1], color="0.55", linewidth=0.8, linestyle="--", zorder=0)
+    ax.scatter(*means[shape.dominated].T, s=10, marker="x", color="0.7", linewidths=0.7, zorder=0)
+    ax.scatter(*hull.T, s=12, marker="s", color="0.55", zorder=0)
+    ax.scatter(*means[shape.off_hull].T, s=18, facecolors="none", edgecolors="0.1", linewidths=0.7, zorder=0)
 
 
 if __name__ == "__main__":
