@@ -15,7 +15,8 @@ Classes (every arm is in exactly one):
 * ``off_hull``: Pareto-optimal (no other arm weakly dominates it) but not supported.
 * ``dominated``: some other arm is at least as good in every objective and strictly better in one. Equal points do
   not dominate each other; a dominated arm that ties a hull arm at a weighting on the simplex's edge is still
-  dominated.
+  dominated. Ties also come from the simplex's edges: an objective on which every arm is equal makes every Pareto
+  arm an optimum of the weighting that puts all weight on it.
 
 Two objectives use an exact monotone chain over the Pareto arms (cross products with a tolerance for collinear
 points); more objectives solve one linear program per Pareto arm (``scipy.optimize.linprog``, HiGHS) for the
