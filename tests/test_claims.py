@@ -301,12 +301,37 @@ def test_gate_beats_gameable_flips():
     assert (only.verdict, only.condition) == ("holds only when", "correlation = -0.9")
 
 
+def front_runs(dynamic_gain, noise: float = 0.01) -> pd.DataFrame:
+    """nonconvex_front per-run rows at p in {0.5, 0.75}: the fixed schemes lose 0.4 of off-hull mass, the dynamic
+    ones ``dynamic_gain(p)``; the final mass is the uniform start's 0.625 plus the gain."""
+    fixed = ("rc", "ac", "gdpo", "dvao")
+
+    def gain(scheme, lv):
+        return -0.4 if scheme in fixed else dynamic_gain(lv["p"])
+
+    frame = runs([*fixed, "hv-guided", "gradient"], {"p": (0.5, 0.75), "w1": (0.2, 0.8)},
+                 {"off_hull_gain": gain}, noise=noise)
+    return frame.assign(off_hull_final=0.625 + frame["off_hull_gain"])
+
+
+def test_lu_nonconvex_flips():
+    assert verdict("lu-nonconvex", nonconvex_front=front_runs(lambda p: 0.05)).verdict == "holds"
+    assert verdict("lu-nonconvex", nonconvex_front=front_runs(lambda p: -0.3)).verdict == "fails"
+    # no change at all: the gain CI sits on 0
+    assert verdict("lu-nonconvex", nonconvex_front=front_runs(lambda p: 0.0, noise=0.0)).verdict == "inconclusive"
+    only = verdict("lu-nonconvex", nonconvex_front=front_runs(lambda p: 0.05 if p < 0.6 else -0.3))
+    assert (only.verdict, only.condition) == ("holds only when", "scheme=hv-guided, p=0.5; scheme=gradient, p=0.5")
+    # a convex front (p >= 1) has no off-hull arms: out of scope
+    convex = front_runs(lambda p: 0.05).assign(p=lambda f: f["p"] + 1.0)
+    assert verdict("lu-nonconvex", nonconvex_front=convex).verdict == "inconclusive"
+
+
 # ---- registry, ledger, README ------------------------------------------------------------------------------------
 
 REQUIRED = ("dvao-prop1-rc", "dvao-prop1-ac", "dvao-prop1-ac-printed", "dvao-prop2-pointwise", "dvao-prop3-exact",
             "dvao-prop3-printed", "dvao-rc-explodes", "dvao-pareto", "dvao-trusts-noise", "dvao-small-g",
             "gdpo-k-scale", "saw-saturation", "saw-overhead", "lu-fewer-steps", "dvao-reliable-spurious",
-            "dvao-ema-small-g")
+            "dvao-ema-small-g", "lu-nonconvex")
 
 
 def test_registry_holds_every_claim_of_the_issue_with_its_metadata():

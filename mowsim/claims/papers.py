@@ -653,3 +653,56 @@ class GateBeatsGameable(Claim):
         pooled = pooled_ci(scope, "gap")
         reason = f"dense minus gate, true-reward AUC at correlation <= {self.gameable:g}: {pooled[0]:.3g}."
         return combine(levels, pooled, reason, what_decides="More seeds per level would decide.")
+
+
+@register
+@dataclasses.dataclass(frozen=True)
+class LuNonconvex(Claim):
+    """nonconvex_front, per dynamic scheme (hv-guided, gradient) and curvature p < 1 (fronts with Pareto arms off
+    the convex hull), over pairs (instance, seed) with each run's value averaged over the weights: (1) the dynamic
+    scheme's gain of policy mass on off-hull Pareto arms (final minus initial ``mass_off_hull``) has its CI above 0
+    (it moves mass onto them), and (2) its final off-hull mass minus the fixed-weight schemes' (mean of rc, ac,
+    gdpo, dvao), paired, has its CI above 0. A level holds if both parts hold, fails if either fails (CIs widened
+    for the number of levels). Effect: the dynamic schemes' off-hull gain, pooled over the levels."""
+
+    id = "lu-nonconvex"
+    statement = ("Dynamic weighting (hv-guided, gradient) moves mass onto Pareto arms off the convex hull, which "
+                 "fixed linear weights cannot reach.")
+    source = "Lu et al. 2025 (arXiv 2509.11452), Sec. 1 and 3"
+    reads = ("nonconvex_front",)
+    figure = "figures/nonconvex_front.png"
+    metric = "gain of policy mass on off-hull Pareto arms (final - initial)"
+    dynamic: tuple = ("hv-guided", "gradient")
+    fixed: tuple = ("rc", "ac", "gdpo", "dvao")
+    nonconvex_below: float = 1.0
+
+    def decide(self, data) -> Outcome:
+        missing = _missing(data, self.reads)
+        if missing:
+            return missing
+        frame = data["nonconvex_front"].assign(scheme=lambda f: f["scheme"].astype(str))
+        frame = frame[(frame["p"] < self.nonconvex_below) & frame["off_hull_gain"].notna()]
+        keys = _pair_keys(frame) + ["p"]
+        per_pair = frame.groupby(["scheme"] + keys, observed=True)[["off_hull_gain", "off_hull_final"]].mean()
+        per_pair = per_pair.reset_index()
+        fixed = per_pair[per_pair["scheme"].isin(self.fixed)].groupby(keys)[["off_hull_gain", "off_hull_final"]].mean()
+        if fixed.empty:
+            return Outcome("inconclusive", reason=f"needs {', '.join(self.fixed)} at p < {self.nonconvex_below:g} in "
+                                                  "nonconvex_front.")
+        cases = [(scheme, p) for scheme in self.dynamic for p in _levels(per_pair, "p")
+                 if ((per_pair["scheme"] == scheme) & (per_pair["p"] == p)).any()]
+        levels, pooled = [], []
+        for scheme, p in cases:
+            rows = per_pair[(per_pair["scheme"] == scheme) & (per_pair["p"] == p)].set_index(keys)
+            gain = rows["off_hull_gain"]
+            over_fixed = (rows["off_hull_final"] - fixed["off_hull_final"]).dropna()
+            parts = [level_verdict(mean_ci(gain, len(cases))), level_verdict(mean_ci(over_fixed, len(cases)))]
+            levels.append(({"scheme": scheme, "p": p}, all_of(parts)))
+            pooled.append(gain.reset_index())
+        if not pooled:
+            return Outcome("inconclusive", reason=f"needs {' or '.join(self.dynamic)} at p < "
+                                                  f"{self.nonconvex_below:g} in nonconvex_front.")
+        pooled_effect = pooled_ci(pd.concat(pooled, ignore_index=True), "off_hull_gain")
+        reason = (f"Off-hull mass gain, final - initial: dynamic {pooled_effect[0]:.3g} pooled; fixed weights "
+                  f"{fixed['off_hull_gain'].mean():.3g}.")
+        return combine(levels, pooled_effect, reason, what_decides="More seeds per level would decide.")

@@ -16,6 +16,9 @@ from ``pi`` (as ``expected_reward`` is), then averaged over prompts:
   ``E[HV] = integral of 1 - (1 - q(x))^k dx`` with ``q(x) = P(mu_a >= x)``, which is constant on the cells of the
   grid of the arms' coordinates: O(N^2) per prompt by a 2-D suffix sum.
 * ``hidden_reward``: ``sum_a pi_a h[p, a]``, the world's hidden true reward (see :mod:`mowsim.envs.bandit`).
+* ``mass_hull``, ``mass_off_hull``, ``mass_dominated``: ``sum_a pi_a 1[a in class]`` for the arm classes of
+  :mod:`mowsim.envs.geometry` (a ``front`` world only; NaN elsewhere, at no cost). Recorded whether or not
+  ``track_sets`` is on, as the hidden reward is.
 """
 
 from __future__ import annotations
@@ -30,12 +33,15 @@ SET_COLUMNS = (
     + tuple(f"best_at_{k}_dirichlet" for k in BEST_K)
     + ("diversity",)
     + tuple(f"expected_hv_{k}" for k in BEST_K)
+    + ("mass_hull", "mass_off_hull", "mass_dominated")
 )
 HIDDEN = 0
 BEST_USER = 1
 BEST_DIRICHLET = 1 + len(BEST_K)
 DIVERSITY = 1 + 2 * len(BEST_K)
 HV = DIVERSITY + 1
+MASS = HV + len(BEST_K)
+N_CLASSES = 3
 
 
 @njit(cache=True)
@@ -112,24 +118,29 @@ def expected_hypervolume_2d(probs_row, means_p, ks, out):
 def policy_set_metrics(probs, means, hidden, metric_weights, track_sets, row):
     """Fill ``row`` (len(SET_COLUMNS)) for the policy ``probs`` (P, N) over arm means (P, N, K_true).
 
-    ``hidden`` (P, N) is the hidden true reward; ``metric_weights`` (1 + D, K_true): row 0 the user weights, rows
-    1..D the downstream weightings. Without ``track_sets`` only the hidden reward is computed (the rest is NaN).
+    ``hidden`` (P, N, 1 + C): column 0 the hidden true reward, columns 1..C (C = 0 or :data:`N_CLASSES`) the arm
+    classes' indicators; ``metric_weights`` (1 + D, K_true): row 0 the user weights, rows 1..D the downstream
+    weightings. Without ``track_sets`` only the hidden reward and the class masses are computed (the rest is NaN).
     """
     n_prompts, n_arms, n_true = means.shape
-    hidden_total = 0.0
-    for p in range(n_prompts):
-        for a in range(n_arms):
-            hidden_total += probs[p, a] * hidden[p, a]
-    row[HIDDEN] = hidden_total / n_prompts
+    n_columns = hidden.shape[2]
+    for c in range(n_columns):
+        total = 0.0
+        for p in range(n_prompts):
+            for a in range(n_arms):
+                total += probs[p, a] * hidden[p, a, c]
+        row[HIDDEN if c == 0 else MASS + c - 1] = total / n_prompts
+    for c in range(n_columns - 1, N_CLASSES):
+        row[MASS + c] = np.nan
     if not track_sets:
-        for c in range(1, row.shape[0]):
+        for c in range(1, MASS):
             row[c] = np.nan
         return
     n_k = len(BEST_K)
     ks = np.empty(n_k, dtype=np.int64)
     for i in range(n_k):
         ks[i] = BEST_K[i]
-    for c in range(1, row.shape[0]):
+    for c in range(1, MASS):
         row[c] = 0.0
     n_weightings = metric_weights.shape[0]
     utility = np.empty(n_arms)

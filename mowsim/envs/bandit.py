@@ -29,6 +29,19 @@ quality has left them. K = 1 admits only ``s = 0``.
 
 The hidden true reward is ``sigmoid(arm_spread * h)``; without ``structure`` it is the mean of the true objectives'
 clean means. Its policy expectation is the history's ``hidden_reward``.
+
+Front shape (:class:`Bandit` only). ``front = p > 0`` (None: off) places the arms on a chosen Pareto front instead
+of drawing latents: ``n_arms - round(front_dominated * n_arms)`` *front arms* lie on ``sum_k x_k^p = 1`` in
+``[0, 1]^K`` (for K = 2 ``x_1 = (1 - x_0^p)^(1/p)``), in directions ``u ~ Dirichlet(1_K)`` of the instance RNG,
+``x = u / ||u||_p``; each of the other arms is a front arm shrunk coordinate-wise by factors ``U(0.4, 0.9)``, so it
+is strictly dominated. Arm means are ``FRONT_LOW + (FRONT_HIGH - FRONT_LOW) x`` (Bernoulli probabilities inside
+(0, 1); an affine map with one positive scale keeps the front, the hull and the dominance relations). ``p`` sets
+the curvature: ``p > 1`` bulges (every front arm is on the convex hull), ``p = 1`` is linear (every front arm is
+optimal only at the one weighting where they all tie), ``p < 1`` is non-convex: only the front's extreme arms are
+on the hull and the interior front arms are Pareto-optimal yet the optimum of no fixed linear weighting
+(:mod:`mowsim.envs.geometry`). The history's ``mass_hull``, ``mass_off_hull`` and ``mass_dominated`` are the
+policy's exact mass on each class. The hidden true reward is the mean of the objectives. Replaces ``correlation``
+and ``structure`` (and ``arm_spread``, which it ignores).
 """
 
 from __future__ import annotations
@@ -40,11 +53,17 @@ import numpy as np
 from numba import njit, prange
 
 from mowsim import _rng, validation
-from mowsim.envs import _loop, _set_metrics
+from mowsim.envs import _loop, _set_metrics, geometry
 from mowsim.schemes import _set_kernels, _stateful
 from mowsim.envs._reward import RewardKnobs, condition_batch, observe
 
-__all__ = ["Bandit", "ContextualBandit"]
+__all__ = ["Bandit", "ContextualBandit", "FRONT_LOW", "FRONT_HIGH"]
+
+FRONT_LOW = 0.05
+FRONT_HIGH = 0.95
+"""The affine map of a ``front`` world's points into Bernoulli means: ``FRONT_LOW + (FRONT_HIGH - FRONT_LOW) x``."""
+FRONT_SHRINK = (0.4, 0.9)
+"""Coordinate-wise shrink factors of a dominated arm of a ``front`` world (uniform between them)."""
 
 
 def _check_int(value, name, low, high=None):
@@ -89,6 +108,22 @@ def _latent_means(rng, n_arms, n_objectives, correlation, arm_spread, structure=
     return latent * arm_spread, None
 
 
+def front_points(rng, n_arms, n_objectives, curvature, n_dominated):
+    """Unit-scale points (n_arms, K): the front arms on ``sum_k x_k^p = 1``, then the dominated arms."""
+    n_front = n_arms - n_dominated
+    directions = rng.dirichlet(np.ones(n_objectives), size=n_front)
+    norm = (directions**curvature).sum(axis=1) ** (1.0 / curvature)
+    front = directions / norm[:, None]
+    front = front[np.lexsort(front.T[::-1])]  # ordered by objective 0 (then 1, ...): arm 0 is the leftmost
+    parents = rng.integers(0, n_front, size=n_dominated)
+    shrink = rng.uniform(*FRONT_SHRINK, size=(n_dominated, n_objectives))
+    return np.vstack([front, front[parents] * shrink])
+
+
+def _front_means(rng, n_arms, n_objectives, curvature, n_dominated):
+    return FRONT_LOW + (FRONT_HIGH - FRONT_LOW) * front_points(rng, n_arms, n_objectives, curvature, n_dominated)
+
+
 def _saturate(means, saturation):
     if saturation > 0:
         means[..., -1] = 1.0 - (1.0 - means[..., -1]) ** (1.0 + saturation)
@@ -112,6 +147,11 @@ class _BanditFamily(RewardKnobs):
     """World structure in [0, K/(K-1)]: 0 = every objective is a view of one hidden true reward, 1 = uncorrelated
     goods, K/(K-1) purely conflicting goods (correlation ``1 - structure``; see the module docstring). None
     (default): the ``correlation`` construction. Replaces ``correlation``."""
+    front: float | None = None
+    """Front curvature p > 0 (Bandit only): the arms on ``sum_k x_k^p = 1`` (p < 1 non-convex, 1 linear, > 1
+    bulging; see the module docstring). None (default): off. Replaces ``correlation`` and ``structure``."""
+    front_dominated: float = 0.0
+    """With ``front``: the share of arms pulled strictly inside the front (dominated), in [0, 1)."""
     answers_per_rollout: int = 1
     """m: a rollout is m answers (arms) drawn from the policy, each scored; set schemes (vpo) score the set, the
     others the answers' mean reward. Its one advantage reaches every answer's log-probability (weight 1/m)."""
@@ -136,7 +176,36 @@ class _BanditFamily(RewardKnobs):
             if self.correlation != 0.0:
                 raise ValueError(f"structure={self.structure} and correlation={self.correlation} both shape the arm "
                                  "means; set one (structure replaces correlation, whose default is 0).")
+        self._check_front()
         self._check_reward_knobs()
+
+    def _check_front(self):
+        validation.check_scalar(self.front_dominated, "front_dominated", low=0.0, high=1.0, high_inclusive=False,
+                                hint="The share of arms pulled inside the front; 0 keeps every arm on it.")
+        if self.front is None:
+            if self.front_dominated != 0.0:
+                raise ValueError(f"front_dominated={self.front_dominated} needs a front: set front=p (e.g. 0.5 for a "
+                                 "non-convex front), or leave front_dominated at 0.")
+            return
+        validation.check_scalar(self.front, "front", low=0.0, low_inclusive=False,
+                                hint="The front's curvature p: < 1 non-convex, 1 linear, > 1 bulging; None: off.")
+        if self.n_objectives not in (2, 3):
+            raise ValueError(f"front needs n_objectives 2 or 3; got {self.n_objectives}. Set n_objectives=2 or 3.")
+        for name, value, off in (("correlation", self.correlation, 0.0), ("structure", self.structure, None)):
+            if value != off:
+                raise ValueError(f"front={self.front} and {name}={value} both shape the arm means; set one "
+                                 f"(front replaces {name}, whose default is {off}).")
+        if self.saturation != 0.0:
+            raise ValueError(f"front={self.front} fixes the arm means; saturation={self.saturation} would bend the "
+                             "front. Leave saturation at 0.")
+        n_front = self.n_arms - self._n_dominated()
+        if n_front < self.n_objectives:
+            raise ValueError(f"front_dominated={self.front_dominated} of n_arms={self.n_arms} leaves {n_front} arms "
+                             f"on the front; it needs at least n_objectives={self.n_objectives}. Lower "
+                             "front_dominated or raise n_arms.")
+
+    def _n_dominated(self) -> int:
+        return int(round(self.front_dominated * self.n_arms))
 
     def _loop_family(self):
         import sys
@@ -144,7 +213,17 @@ class _BanditFamily(RewardKnobs):
         return sys.modules[__name__]
 
     def _loop_arrays(self):
-        return self._world
+        """(features, means, arm table (P, N, 1 + C)): column 0 the hidden true reward, columns 1..C the arm-class
+        indicators of a ``front`` world (C = 0 without one, so the loop skips the class masses)."""
+        features, means, hidden = self._world
+        table = hidden[..., None]
+        if self.front is not None:
+            table = np.concatenate([table, self.arm_geometry().indicators()[None]], axis=2)
+        return features, means, np.ascontiguousarray(table)
+
+    def arm_geometry(self) -> geometry.ArmGeometry:
+        """The hull, off-hull and dominated arms of the first prompt's arm means (:mod:`mowsim.envs.geometry`)."""
+        return geometry.arm_geometry(self.arrays()[1][0])
 
     def _loop_static(self) -> tuple:
         return (int(self.answers_per_rollout),)
@@ -208,6 +287,9 @@ class Bandit(_BanditFamily):
     def _build(self):
         """(features (1, 1), means (1, n_arms, K_true), hidden (1, n_arms))."""
         rng = np.random.default_rng(self.instance_seed)
+        if self.front is not None:
+            means = _front_means(rng, self.n_arms, self.n_objectives, self.front, self._n_dominated())
+            return np.ones((1, 1)), np.ascontiguousarray(means[None]), np.ascontiguousarray(means.mean(axis=1)[None])
         latent, hidden_latent = _latent_means(rng, self.n_arms, self.n_objectives, self.correlation,
                                               self.arm_spread, self.structure)
         means = _saturate(1.0 / (1.0 + np.exp(-latent)), self.saturation)
@@ -235,6 +317,9 @@ class ContextualBandit(_BanditFamily):
     """Feature dimension of the linear policy (ignored by the tabular one)."""
 
     def __post_init__(self):
+        if self.front is not None or self.front_dominated != 0.0:
+            raise ValueError("front is a Bandit knob; ContextualBandit draws its arms per prompt. Use "
+                             "Bandit(front=p) or leave front at None.")
         self._check_family()
         _check_int(self.n_prompts, "n_prompts", 1)
         _check_int(self.n_features, "n_features", 1)
@@ -339,7 +424,8 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
     one advantage reaches each answer's log-probability with weight 1/m (a token-mean loss over the m answers).
     ``state`` holds two xoshiro streams: [0:4] the world's, [4:8] the scheme's draws (vpo, random-weight), so a
     scheme's draws never shift the world's stream. ``set_out`` (steps + 1, len(SET_COLUMNS)) gets the hidden
-    reward, and with ``track_sets`` the exact set metrics of :mod:`mowsim.envs._set_metrics`.
+    reward (column 0 of ``hidden`` (P, N, 1 + C)), the policy mass on the arm classes of columns 1..C (a ``front``
+    world), and with ``track_sets`` the exact set metrics of :mod:`mowsim.envs._set_metrics`.
     """
     n_prompts, n_features = features.shape
     n_arms = theta.shape[1]
