@@ -258,3 +258,17 @@ def test_stateful_schemes_keep_the_magnitude_guard():
     rewards = np.array([[1e200, 0.0], [0.0, 1.0], [1.0, 2.0]])
     with pytest.raises(ValueError, match=r"too large for float64 variance arithmetic"):
         mowsim.advantages(rewards, "dvao-ema")
+
+
+@pytest.mark.parametrize("name", ["saw-grpo", "saw-gdpo"])
+def test_saw_cv_of_rewards_that_differ_in_their_12th_digit(name):
+    """Found by hypothesis: objectives whose rollouts differ in the 12th digit. Without the mean's correction the
+    std took the mean's rounding error at second order (``n e**2`` against a tiny sum of squares) and the kernel's
+    effective weights left the reference's by 1e-9."""
+    rewards = np.array([[[1.0000000000051182e-18, 1.0000000000095046e+27, 1.0000000000014415e-20],
+                         [1.0000000000094864e-18, 1.0000000000031184e+27, 1.0000000000042332e-20]]])
+    weights = np.array([0.5946343189057536, 0.0, 1.2781617978073259])
+    compiled = mowsim.schemes.get(name).compute(rewards, weights)
+    oracle = mowsim.schemes.get(name).compute(rewards, weights, backend="numpy")
+    np.testing.assert_allclose(compiled.weights, oracle.weights, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(compiled.advantages, oracle.advantages, rtol=1e-12, atol=1e-12)

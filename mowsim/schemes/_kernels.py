@@ -1019,26 +1019,32 @@ def _objective_second_range(rewards, mean, exponents, partial, pending, start, s
 
 
 @njit(cache=True)
-def _saw_needs_correction(count, mean, lower, upper, exponents, reward_min, has_reward_min, saw, n_rollouts):
+def _saw_needs_correction(count, mean, lower, upper, exponents, reward_min, has_reward_min, saw, n_rollouts,
+                          partial):
     """Per objective, whether the batch mean's rounding error could move SAW's CV by more than ~1e-13.
 
     The mean of per-group sums combined by compensated summation (:func:`_objective_totals`) is off by at most
-    ``u ((G - 1) max|r| + 2 |mean|)`` (``u = 2**-53``; the groups' own sequential sums). The CV's denominator
+    ``e = u ((G - 1) max|r| + 2 |mean|)`` (``u = 2**-53``; the groups' own sequential sums). The CV's denominator
     ``|mean - floor + delta| + delta`` takes that error at first order (an offset batch: mean and floor close
-    together), its std at second order only. Typical rewards need no correction; offset ones pay one more pass
-    over their objective.
+    together). Its std takes it at second order: the uncorrected sum of squares ``sum (x - m)**2`` (``partial``'s
+    ``P_SQ``, known here) exceeds the exact one by ``n e**2``, which matters when the spread is within ~1e-6 of the
+    rewards' magnitude (rewards that differ in their 12th digit). Typical rewards need no correction; such ones pay
+    one more pass over their objective. An exactly constant objective has std 0 whatever the mean.
     """
     n_objectives = count.shape[0]
     needs = np.zeros(n_objectives, dtype=np.uint8)
     for k in range(n_objectives):
-        if count[k] < 1.0:
+        if count[k] < 1.0 or lower[k] == upper[k]:
             continue
         m = mean[k]
         largest = max(abs(lower[k]), abs(upper[k]))
         error = 2.0**-53 * ((n_rollouts - 1.0) * largest + 2.0 * abs(m))
         delta = math.ldexp(saw[SAW_DELTA], -int(exponents[k]))
         floor = math.ldexp(reward_min[k], -int(exponents[k])) if has_reward_min else lower[k]
-        if not error <= 1e-13 * (abs(m - floor + delta) + delta):
+        sum_sq = 0.0
+        for b in range(partial.shape[0]):
+            sum_sq += partial[b, k, P_SQ]
+        if not error <= 1e-13 * (abs(m - floor + delta) + delta) or not count[k] * error * error <= 1e-13 * sum_sq:
             needs[k] = 1
     return needs
 
@@ -1149,7 +1155,7 @@ def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_rewar
             ocount, omean, olower, oupper = _objective_totals(opart)
         _objective_second_range(rewards, omean, oexp, opart, pending, 0, n_groups)
         needs = _saw_needs_correction(ocount, omean, olower, oupper, oexp, reward_min, has_reward_min, saw,
-                                      float(n_rollouts))
+                                      float(n_rollouts), opart)
         if needs.any():
             _objective_dev(rewards, omean, oexp, needs, opart, 0, n_groups)
         cv = _cv_weights(opart, ocount, omean, olower, oupper, ddof, reward_min, has_reward_min, saw, oexp)
@@ -1217,7 +1223,7 @@ def compute_parallel(scheme_id, rewards, weights, ddof, eps, reward_min, has_rew
             _objective_second_range(rewards, omean, oexp, opart, pending, c * GROUP_CHUNK,
                                     min(n_groups, (c + 1) * GROUP_CHUNK))
         needs = _saw_needs_correction(ocount, omean, olower, oupper, oexp, reward_min, has_reward_min, saw,
-                                      float(n_rollouts))
+                                      float(n_rollouts), opart)
         if needs.any():
             for c in prange(n_chunks):
                 _objective_dev(rewards, omean, oexp, needs, opart, c * GROUP_CHUNK,
