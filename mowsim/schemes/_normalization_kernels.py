@@ -5,9 +5,10 @@ scheme kernels of :mod:`mowsim.schemes._kernels` themselves, untouched. One seri
 :func:`compute_scoped`, with the drivers' signature plus the normalization id and their return value
 ``(lower, upper, in_range, finite)``; the training loops call it through :func:`mowsim.envs._loop.scheme_advantages`.
 
-Every group takes the kernels' NaN-aware, scale-free per-group path (:func:`mowsim.schemes._kernels._moments_nan`
-and the same arithmetic as :func:`mowsim.schemes._kernels._rc_nan`), so there is no separate fast path to keep in
-step: a batch of 64 x 16 x 3 costs a few microseconds more than the group kernels (see ARCHITECTURE.md).
+Per group it takes the scheme kernels' own statistics (:func:`mowsim.schemes._kernels._moments_clean`, or
+:func:`mowsim.schemes._kernels._moments_nan` for a group with NaN or beyond the safe window: the same bits) and RC's
+arithmetic of :func:`mowsim.schemes._kernels._rc_nan`, then one plain pass per group; no chunked fast path. At
+64 x 16 x 3 a call costs 14-29 us against the group kernels' 5-15 us (see ARCHITECTURE.md).
 """
 
 from __future__ import annotations
