@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 import mowsim
-from mowsim import envs, schemes
+from mowsim import envs, schemes, validation
 from mowsim.train import HISTORY_COLUMNS, train_many
 
 __all__ = [
@@ -147,8 +147,10 @@ class Cell:
         A registered scheme name (:func:`mowsim.schemes.available`).
     scheme_kwargs : tuple of (str, value)
         Passed to :func:`mowsim.schemes.get`.
-    seeds, steps, group_size, n_groups, lr, weights, ddof, eps
-        Passed to :func:`mowsim.train.train_many` (``seeds`` is a count: seeds ``0..seeds-1``).
+    seeds, steps, group_size, n_groups, lr, weights, ddof, eps, normalization
+        Passed to :func:`mowsim.train.train_many` (``seeds`` is a count: seeds ``0..seeds-1``). ``normalization``
+        enters :meth:`key` only when it is not the default ``"group"``, so the cells of studies that do not set
+        it keep their keys (a Point passes it in its ``train`` dict).
     setting : tuple of (str, value)
         The swept knobs, copied as columns into the result (tuple values as their ``str``).
     """
@@ -167,6 +169,7 @@ class Cell:
     weights: tuple | None = None
     ddof: int = 0
     eps: float = 0.0
+    normalization: str = "group"
     setting: tuple = ()
 
     def __post_init__(self):
@@ -194,6 +197,10 @@ class Cell:
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise ValueError(f"{self.id}: {name} must be a number; got {value!r}.")
             object.__setattr__(self, name, float(value))
+        try:
+            validation.check_normalization(self.normalization, self.scheme.lower())
+        except ValueError as err:
+            raise ValueError(f"{self.id}: {err}") from None
         if self.weights is not None:
             object.__setattr__(self, "weights", tuple(float(w) for w in _plain(self.weights, f"{self.id}: weights")))
         reserved = set(ID_COLUMNS) | set(HISTORY_COLUMNS)
@@ -210,11 +217,14 @@ class Cell:
         return f"{self.study}/{self.index}"
 
     def key(self) -> str:
-        """16 hex digits of the sha256 of every field and ``mowsim.__version__``: the cell's file name."""
-        payload = {
-            "mowsim": mowsim.__version__,
-            "cell": {field.name: _jsonable(getattr(self, field.name)) for field in dataclasses.fields(self)},
-        }
+        """16 hex digits of the sha256 of every field and ``mowsim.__version__``: the cell's file name.
+
+        ``normalization`` is left out while it is ``"group"`` (the default, which every cell had before the field
+        existed), so those cells keep their keys and stored results."""
+        fields = {field.name: _jsonable(getattr(self, field.name)) for field in dataclasses.fields(self)}
+        if fields.get("normalization") == "group":
+            del fields["normalization"]
+        payload = {"mowsim": mowsim.__version__, "cell": fields}
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -276,6 +286,7 @@ def train_cell(cell: Cell, **train_options) -> pd.DataFrame:
         weights=None if cell.weights is None else list(cell.weights),
         ddof=cell.ddof,
         eps=cell.eps,
+        normalization=cell.normalization,
         parallel=False,
         **train_options,
     )

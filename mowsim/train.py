@@ -53,7 +53,7 @@ class TrainResult:
         fixed Dirichlet(1) downstream weightings), ``diversity`` and ``expected_hv_{1,4,16}`` (two objectives)
         of :mod:`mowsim.envs._set_metrics`; NaN otherwise.
     runs : pandas.DataFrame
-        One row per run: run, env (its repr), scheme, seed, lr, and the env's fields.
+        One row per run: run, env (its repr), scheme, seed, lr, normalization, and the env's fields.
     final_params : list of ndarray
         Each run's policy parameters after training.
     """
@@ -76,6 +76,7 @@ class _Run:
     seed: int
     lr: float
     eps: float
+    normalization: str = "group"
 
 
 def _check_env(env):
@@ -101,7 +102,7 @@ def _as_list(value) -> list:
 
 def train(env, scheme, *, steps: int = 200, group_size: int = 16, n_groups: int = 64, lr: float = 1.0,
           seed: int = 0, weights=None, ddof: int = 0, eps: float = 0.0, heldout_samples: int = 0,
-          set_metrics: bool = False, downstream_weightings: int = 32) -> TrainResult:
+          set_metrics: bool = False, downstream_weightings: int = 32, normalization: str = "group") -> TrainResult:
     """Train the toy policy of ``env`` with ``scheme`` for ``steps`` updates.
 
     Parameters
@@ -130,21 +131,26 @@ def train(env, scheme, *, steps: int = 200, group_size: int = 16, n_groups: int 
         one extra step's worth of work per step, so off by default).
     downstream_weightings : int
         How many fixed Dirichlet(1) downstream weightings ``best_at_k_dirichlet`` averages over.
+    normalization : {"group", "batch", "none"}
+        Which std the scheme divides by: its group's (the scheme as published), the batch's (Lite PPO) or none
+        (Dr. GRPO); see :mod:`mowsim.schemes.normalization`. Only RC, AC, GDPO, DVAO, SAW-GRPO and SAW-GDPO take
+        "batch" and "none". Recorded in the run table.
     """
     return train_many(env, scheme, seeds=[seed], steps=steps, group_size=group_size, n_groups=n_groups, lr=lr,
                       weights=weights, ddof=ddof, eps=eps, heldout_samples=heldout_samples, parallel=False,
-                      set_metrics=set_metrics, downstream_weightings=downstream_weightings)
+                      set_metrics=set_metrics, downstream_weightings=downstream_weightings,
+                      normalization=normalization)
 
 
 def train_many(envs, schemes, *, seeds: int | Sequence[int] = 4, steps: int = 200, group_size: int = 16,
                n_groups: int = 64, lr: float | Sequence[float] = 1.0, weights=None, ddof: int = 0, eps: float = 0.0,
                heldout_samples: int = 0, parallel: bool = True, set_metrics: bool = False,
-               downstream_weightings: int = 32) -> TrainResult:
+               downstream_weightings: int = 32, normalization: str = "group") -> TrainResult:
     """Train every (env, scheme, seed, lr) combination; runs sharing array shapes go through one compiled call.
 
     ``seeds`` is a count (seeds ``0..n-1``) or an explicit list. With ``parallel=True`` runs are spread over the
-    cores with ``prange``; the results are bit-identical to ``parallel=False``. ``set_metrics`` and
-    ``downstream_weightings``: see :func:`train`.
+    cores with ``prange``; the results are bit-identical to ``parallel=False``. ``set_metrics``,
+    ``downstream_weightings`` and ``normalization`` (one value for every run): see :func:`train`.
     """
     env_list = _as_list(envs)
     for env in env_list:
@@ -166,6 +172,9 @@ def train_many(envs, schemes, *, seeds: int | Sequence[int] = 4, steps: int = 20
     n_groups = _check_positive_int(n_groups, "n_groups")
     ddof = validation.check_ddof(ddof)
     eps = validation.check_eps(eps)
+    scope = validation.check_normalization(normalization)
+    for scheme in scheme_list:
+        validation.check_normalization(normalization, scheme.name)
     lr_list = [validation.check_scalar(v, "lr", low=0.0) for v in _as_list(lr)]
     if isinstance(heldout_samples, bool) or not isinstance(heldout_samples, numbers.Integral) or heldout_samples < 0:
         raise ValueError(f"heldout_samples must be a non-negative int (0 = exact); got {heldout_samples!r}.")
@@ -187,7 +196,7 @@ def train_many(envs, schemes, *, seeds: int | Sequence[int] = 4, steps: int = 20
     runs = []
     for env, scheme, lr_value, seed in itertools.product(env_list, scheme_list, lr_list, seed_list):
         w = validation.check_weights(weights, env.total_objectives)
-        runs.append(_Run(env, _bind_objective_names(scheme, env), w, seed, lr_value, eps))
+        runs.append(_Run(env, _bind_objective_names(scheme, env), w, seed, lr_value, eps, normalization))
 
     step_out = [None] * len(runs)
     objective_out = [None] * len(runs)
@@ -195,7 +204,7 @@ def train_many(envs, schemes, *, seeds: int | Sequence[int] = 4, steps: int = 20
     set_out = [None] * len(runs)
     for indices in _batches(runs).values():
         _execute([runs[i] for i in indices], indices, steps, n_groups, group_size, ddof, heldout_samples, parallel,
-                 step_out, objective_out, params, set_metrics, downstream_weightings, set_out)
+                 step_out, objective_out, params, set_metrics, downstream_weightings, set_out, scope)
     return TrainResult(history=_history(runs, step_out, objective_out, set_out), runs=_run_table(runs),
                        final_params=params)
 
@@ -229,7 +238,7 @@ def _batches(runs) -> dict:
 
 
 def _execute(runs, indices, steps, n_groups, group_size, ddof, heldout_samples, parallel, step_out, objective_out,
-             params, set_metrics, downstream_weightings, set_out):
+             params, set_metrics, downstream_weightings, set_out, scope=0):
     env0 = runs[0].env
     family = env0._loop_family()
     n_objectives = env0.total_objectives
@@ -268,7 +277,7 @@ def _execute(runs, indices, steps, n_groups, group_size, ddof, heldout_samples, 
     driver = family.run_many_parallel if parallel and len(runs) > 1 else family.run_many_serial
     driver(states, *env_arrays, *reward_stack, scheme_ids, scheme_states, scheme_params, weights, ddof, eps, saw,
            steps, n_groups, group_size, lr, heldout_samples, *env0._loop_static(), thetas, steps_arr, objective_arr,
-           bool(set_metrics), metric_weights, set_arr)
+           bool(set_metrics), metric_weights, set_arr, scope)
     for local, i in enumerate(indices):
         set_out[i] = set_arr[local]
         step_out[i] = steps_arr[local]
@@ -335,7 +344,8 @@ def _history(runs, step_out, objective_out, set_out) -> pd.DataFrame:
 def _run_table(runs) -> pd.DataFrame:
     rows = []
     for i, run in enumerate(runs):
-        row = {"run": i, "env": type(run.env).__name__, "scheme": run.scheme.name, "seed": run.seed, "lr": run.lr}
+        row = {"run": i, "env": type(run.env).__name__, "scheme": run.scheme.name, "seed": run.seed, "lr": run.lr,
+               "normalization": run.normalization}
         for field in dataclasses.fields(run.env):
             value = getattr(run.env, field.name)
             row[field.name] = value if np.isscalar(value) or value is None else str(value)

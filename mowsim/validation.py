@@ -19,6 +19,7 @@ __all__ = [
     "check_ddof",
     "check_eps",
     "check_reward_min",
+    "check_normalization",
     "check_magnitude",
     "check_scalar",
     "as_generator",
@@ -144,6 +145,33 @@ def check_ddof(ddof) -> int:
 def check_eps(eps) -> float:
     """``eps`` is a finite non-negative number added to every std, as TRL adds its 1e-4."""
     return check_scalar(eps, "eps", low=0.0, hint="TRL uses eps=1e-4; the papers' formulas use 0.")
+
+
+NORMALIZATIONS = ("group", "batch", "none")
+"""The values of ``normalization`` (:mod:`mowsim.schemes.normalization`), in the order of their kernel ids."""
+
+NORMALIZED_SCHEMES = ("rc", "ac", "gdpo", "dvao", "saw-grpo", "saw-gdpo")
+"""The schemes that take ``normalization != "group"``."""
+
+
+def check_normalization(normalization, scheme_name: str | None = None) -> int:
+    """Validate ``normalization`` (one of :data:`NORMALIZATIONS`) for ``scheme_name`` and return its kernel id.
+
+    ``"group"`` (the default) is every scheme as published; ``"batch"`` (Lite PPO) and ``"none"`` (Dr. GRPO) are
+    supported by the schemes in :data:`NORMALIZED_SCHEMES` only.
+    """
+    if not isinstance(normalization, str) or normalization not in NORMALIZATIONS:
+        raise ValueError(
+            f"normalization must be one of {NORMALIZATIONS}; got {normalization!r}. \"group\" is each scheme as "
+            "published, \"batch\" divides by the whole batch's std (Lite PPO), \"none\" by no std (Dr. GRPO)."
+        )
+    if normalization != "group" and scheme_name is not None and scheme_name not in NORMALIZED_SCHEMES:
+        raise ValueError(
+            f"normalization={normalization!r} is supported by the schemes {', '.join(NORMALIZED_SCHEMES)}; "
+            f"scheme {scheme_name!r} runs only with normalization=\"group\" (its state, draws or gates define "
+            "their own scale)."
+        )
+    return NORMALIZATIONS.index(normalization)
 
 
 def check_reward_min(reward_min, rewards: np.ndarray) -> np.ndarray | None:

@@ -35,10 +35,11 @@ def test_top_level_exposes_the_scheme_entry_points():
 @pytest.mark.parametrize("function", [mowsim.advantages, mowsim.effective_weights])
 def test_entry_point_signature(function):
     parameters = inspect.signature(function).parameters
-    assert list(parameters) == ["rewards", "scheme", "weights", "ddof", "eps", "reward_min", "backend"]
+    assert list(parameters) == ["rewards", "scheme", "weights", "ddof", "eps", "reward_min", "backend",
+                                "normalization"]
     assert parameters["weights"].default is None
     keyword_only = {name: p.default for name, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
-    assert keyword_only == {"ddof": 0, "eps": 0.0, "reward_min": None, "backend": "numba"}
+    assert keyword_only == {"ddof": 0, "eps": 0.0, "reward_min": None, "backend": "numba", "normalization": "group"}
     assert function.__doc__
 
 

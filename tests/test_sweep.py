@@ -201,7 +201,8 @@ def test_key_changes_with_every_field():
     cell = _cell()
     other = {"study": "other", "index": 1, "env": "contextual", "env_kwargs": {"noise_sd": 0.25},
              "scheme": "gdpo", "scheme_kwargs": {"x": 1}, "seeds": 3, "steps": 6, "group_size": 5, "n_groups": 9,
-             "lr": 0.5, "weights": (1.0, 2.0), "ddof": 1, "eps": 1e-4, "setting": {"noise_sd": 0.25}}
+             "lr": 0.5, "weights": (1.0, 2.0), "ddof": 1, "eps": 1e-4, "normalization": "batch",
+             "setting": {"noise_sd": 0.25}}
     assert set(other) == {field.name for field in dataclasses.fields(sweep.Cell)}
     keys = {cell.key()}
     for name, value in other.items():

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numba import njit
 
-from mowsim.schemes import _kernels, _stateful
+from mowsim.schemes import _kernels, _normalization_kernels, _stateful
 
 # Columns of the per-step diagnostics array, in order.
 STEP_COLUMNS = (
@@ -34,13 +34,23 @@ EXPECTED, EFFECTIVE, ZERO_SHARE = range(len(OBJECTIVE_COLUMNS))
 
 
 @njit(cache=True)
-def scheme_advantages(scheme_id, state, params, rewards, weights, ddof, eps, saw, advantages, effective):
-    """Advantages (B, G) and effective weights (B, K) of any registered scheme on one batch (serial kernels)."""
+def scheme_advantages(scheme_id, state, params, rewards, weights, ddof, eps, saw, advantages, effective,
+                      normalization):
+    """Advantages (B, G) and effective weights (B, K) of any registered scheme on one batch (serial kernels).
+
+    ``normalization`` is the id of :data:`mowsim.schemes.normalization.NORMALIZATIONS` (0 = "group", the scheme's
+    own kernel; the others go to :func:`mowsim.schemes._normalization_kernels.compute_scoped`, for the stateless
+    schemes only, as :func:`mowsim.train` checks).
+    """
     if scheme_id >= _stateful.HV_GUIDED:
         _stateful.advantages(scheme_id, state, params, rewards, weights, ddof, eps, advantages, effective)
-    else:
+    elif normalization == _normalization_kernels.GROUP:
         no_min = np.zeros(rewards.shape[2])
         _kernels.compute_serial(scheme_id, rewards, weights, ddof, eps, no_min, False, saw, advantages, effective)
+    else:
+        no_min = np.zeros(rewards.shape[2])
+        _normalization_kernels.compute_scoped(scheme_id, normalization, rewards, weights, ddof, eps, no_min, False,
+                                              saw, advantages, effective)
 
 
 @njit(cache=True)

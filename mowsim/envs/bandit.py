@@ -325,7 +325,7 @@ def _heldout_performance(state, features, means, probs, cdf, n_samples, out):
 def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
                scale, offset, binary, condition, scheme_id, scheme_state, scheme_params, weights, ddof, eps, saw,
                steps, n_groups, group_size, lr, heldout_samples, n_answers, hidden, theta, step_out, objective_out,
-               track_sets, metric_weights, set_out):
+               track_sets, metric_weights, set_out, normalization):
     """One training run of the bandit family; ``theta`` and ``scheme_state`` are updated in place.
 
     step_out: (steps + 1, len(STEP_COLUMNS)); objective_out: (steps + 1, K, len(OBJECTIVE_COLUMNS)).
@@ -456,7 +456,7 @@ def run_bandit(state, features, means, flip_prob, noise_sd, noise_factor, noise_
                                          eps, saw, advantages, effective)
         else:
             _loop.scheme_advantages(scheme_id, scheme_state, scheme_params, rewards, weights, ddof, eps, saw,
-                                    advantages, effective)
+                                    advantages, effective, normalization)
         _loop.advantage_diagnostics(advantages, effective, step_out[t], objective_out[t])
         for b in range(n_groups):
             p = prompts[b]
@@ -507,35 +507,35 @@ def _expand(features, probs, coef, channel_sum, inv_batch, first, last, grads):
 def _run_one(r, states, features, means, hiddens, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
              spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof,
              eps, saw, steps, n_groups, group_size, lr, heldout_samples, n_answers, thetas, step_out, objective_out,
-             track_sets, metric_weights, set_out):
+             track_sets, metric_weights, set_out, normalization):
     run_bandit(states[r], features[r], means[r], flip_prob[r], noise_sd[r], noise_factor[r], noise_df[r],
                n_spurious, spurious_sd[r], scale[r], offset[r], binary[r], condition[r], scheme_ids[r],
                scheme_states[r], scheme_params[r], weights[r], ddof, eps[r], saw[r], steps, n_groups, group_size,
                lr[r], heldout_samples, n_answers, hiddens[r], thetas[r], step_out[r], objective_out[r], track_sets,
-               metric_weights[r], set_out[r])
+               metric_weights[r], set_out[r], normalization)
 
 
 @njit(cache=True)
 def run_many_serial(states, features, means, hiddens, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                     spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
                     ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, n_answers, thetas, step_out,
-                    objective_out, track_sets, metric_weights, set_out):
+                    objective_out, track_sets, metric_weights, set_out, normalization):
     """Independent runs one after another (the serial twin of :func:`run_many_parallel`)."""
     for r in range(states.shape[0]):
         _run_one(r, states, features, means, hiddens, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                  spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
                  ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, n_answers, thetas, step_out,
-                 objective_out, track_sets, metric_weights, set_out)
+                 objective_out, track_sets, metric_weights, set_out, normalization)
 
 
 @njit(cache=True, parallel=True)
 def run_many_parallel(states, features, means, hiddens, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                       spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params,
                       weights, ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, n_answers, thetas,
-                      step_out, objective_out, track_sets, metric_weights, set_out):
+                      step_out, objective_out, track_sets, metric_weights, set_out, normalization):
     """Independent runs with ``prange``; each run owns its RNG state, so results equal the serial twin's."""
     for r in prange(states.shape[0]):
         _run_one(r, states, features, means, hiddens, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                  spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
                  ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, n_answers, thetas, step_out,
-                 objective_out, track_sets, metric_weights, set_out)
+                 objective_out, track_sets, metric_weights, set_out, normalization)

@@ -358,7 +358,7 @@ def _heldout_performance(state, probs, answers, selected, max_len, length_limit,
 def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
                  scale, offset, binary, condition, scheme_id, scheme_state, scheme_params, weights, ddof, eps, saw,
                  steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear, ppo_epochs,
-                 clip_eps, set_size, aggregation, theta, step_out, objective_out):
+                 clip_eps, set_size, aggregation, theta, step_out, objective_out, normalization):
     """One training run of :class:`SequenceTask`; ``theta`` (P, V + 1, V) and ``scheme_state`` are updated in
     place. The step order is the bandit loop's (see :func:`mowsim.envs.bandit.run_bandit`), and ``state[4:8]`` is
     the scheme's own stream (vpo, random-weight). With ``set_size = m > 1`` a rollout is m responses to its prompt:
@@ -464,7 +464,7 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
                                          eps, saw, advantages, effective)
         else:
             _loop.scheme_advantages(scheme_id, scheme_state, scheme_params, rewards, weights, ddof, eps, saw,
-                                    advantages, effective)
+                                    advantages, effective, normalization)
         _loop.advantage_diagnostics(advantages, effective, step_out[t], objective_out[t])
         grads[0, :] = 0.0
         if set_size == 1:
@@ -529,12 +529,13 @@ def _repeat_over_set(values, set_size, out):
 def _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
              scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps, saw,
              steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear, ppo_epochs, clip_eps,
-             set_size, aggregation, thetas, step_out, objective_out, track_sets, metric_weights, set_out):
+             set_size, aggregation, thetas, step_out, objective_out, track_sets, metric_weights, set_out,
+             normalization):
     run_sequence(states[r], answers[r], selected[r], flip_prob[r], noise_sd[r], noise_factor[r], noise_df[r],
                  n_spurious, spurious_sd[r], scale[r], offset[r], binary[r], condition[r], scheme_ids[r],
                  scheme_states[r], scheme_params[r], weights[r], ddof, eps[r], saw[r], steps, n_groups,
                  group_size, lr[r], heldout_samples, max_len, length_limit, linear, ppo_epochs, clip_eps, set_size,
-                 aggregation, thetas[r], step_out[r], objective_out[r])
+                 aggregation, thetas[r], step_out[r], objective_out[r], normalization)
 
 
 @njit(cache=True)
@@ -542,14 +543,14 @@ def run_many_serial(states, answers, selected, flip_prob, noise_sd, noise_factor
                     scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
                     saw, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
                     ppo_epochs, clip_eps, set_size, aggregation, thetas, step_out, objective_out, track_sets,
-                    metric_weights, set_out):
+                    metric_weights, set_out, normalization):
     """Independent runs one after another (the serial twin of :func:`run_many_parallel`)."""
     for r in range(states.shape[0]):
         _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                  spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
                  ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
                  ppo_epochs, clip_eps, set_size, aggregation, thetas, step_out, objective_out, track_sets,
-                 metric_weights, set_out)
+                 metric_weights, set_out, normalization)
 
 
 @njit(cache=True, parallel=True)
@@ -557,11 +558,11 @@ def run_many_parallel(states, answers, selected, flip_prob, noise_sd, noise_fact
                       spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params,
                       weights, ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, max_len,
                       length_limit, linear, ppo_epochs, clip_eps, set_size, aggregation, thetas, step_out,
-                      objective_out, track_sets, metric_weights, set_out):
+                      objective_out, track_sets, metric_weights, set_out, normalization):
     """Independent runs with ``prange``; each run owns its RNG state, so results equal the serial twin's."""
     for r in prange(states.shape[0]):
         _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                  spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
                  ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
                  ppo_epochs, clip_eps, set_size, aggregation, thetas, step_out, objective_out, track_sets,
-                 metric_weights, set_out)
+                 metric_weights, set_out, normalization)

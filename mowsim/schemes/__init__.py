@@ -5,7 +5,7 @@
 True
 """
 
-from mowsim.schemes import reference
+from mowsim.schemes import normalization, reference
 from mowsim.schemes.base import (
     BACKENDS,
     Scheme,
@@ -33,6 +33,7 @@ __all__ = [
     "get",
     "register",
     "reference",
+    "normalization",
     "condition_rewards",
     "RC",
     "AC",

@@ -1138,21 +1138,7 @@ def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_rewar
     used = weights
     cv = weights
     if scheme_id == SAW_GRPO or scheme_id == SAW_GDPO:
-        opart = np.empty((n_groups, n_objectives, N_PARTIAL))
-        _objective_first_range(rewards, opart, pending, 0, n_groups)
-        for b in range(n_groups):
-            if pending[b]:
-                _objective_first_nan(rewards, b, opart)
-        ocount, omean, olower, oupper = _objective_totals(opart)
-        oexp, rescaled = _objective_exponents(rewards, opart, olower, oupper)
-        if rescaled:
-            ocount, omean, olower, oupper = _objective_totals(opart)
-        _objective_second_range(rewards, omean, oexp, opart, pending, 0, n_groups)
-        needs = _saw_needs_correction(ocount, omean, olower, oupper, oexp, reward_min, has_reward_min, saw,
-                                      float(n_rollouts))
-        if needs.any():
-            _objective_dev(rewards, omean, oexp, needs, opart, 0, n_groups)
-        cv = _cv_weights(opart, ocount, omean, olower, oupper, ddof, reward_min, has_reward_min, saw, oexp)
+        cv = saw_cv_serial(rewards, ddof, reward_min, has_reward_min, saw, pending)
         used = _saw_scaled_weights(scheme_id, cv, weights)
     used, eps_sum, post = _prepare_weights(scheme_id, used, eps)
     kind = _kind_of(scheme_id)
@@ -1172,24 +1158,53 @@ def compute_serial(scheme_id, rewards, weights, ddof, eps, reward_min, has_rewar
         if post != 0:
             _scale_advantages(out, post, 0, n_groups)
     if scheme_id == GDPO or scheme_id == SAW_GDPO:
-        part = np.empty((n_groups, N_PARTIAL))
-        _whiten_first_range(out, mask, part, 0, n_groups)
-        count, mean, lower, upper = _combine_first(part)
-        count, mean, lower, upper, magnitude, eps_batch = _whiten_stats(out, mask, part, count, mean, lower, upper,
-                                                                        _weight_total(used), eps_sum)
-        _whiten_second_range(out, mask, mean, part, 0, n_groups)
-        sum_sq, sum_dev = _combine_second(part)
-        if _whiten_needs_correction(part, count, mean, lower, upper, sum_sq, ddof, float(n_rollouts)):
-            _whiten_dev_range(out, mask, mean, part, 0, n_groups)
-            sum_sq, sum_dev = _combine_second(part)
-        correction = sum_dev * (1.0 / max(count, 1.0))
-        std = _std_from(sum_sq, sum_dev, correction, count, ddof, lower, upper, magnitude)
-        _whiten_apply_range(out, mask, mean, correction, std, eps_batch, 0, n_groups)
+        whiten_serial(out, mask, ddof, _weight_total(used), eps_sum)
     if scheme_id == SAW_GRPO or scheme_id == SAW_GDPO:
         _saw_effective(cv, weights, effective)
     elif kind == 0:
         _fixed_effective(weights, effective)
     return _checks(bounds, out)
+
+
+@njit(cache=True)
+def saw_cv_serial(rewards, ddof, reward_min, has_reward_min, saw, pending):
+    """SAW's CV weights ``w'`` (K,) of the batch, serially (``pending`` (B,) uint8 is work space)."""
+    n_groups, n_rollouts, n_objectives = rewards.shape
+    opart = np.empty((n_groups, n_objectives, N_PARTIAL))
+    _objective_first_range(rewards, opart, pending, 0, n_groups)
+    for b in range(n_groups):
+        if pending[b]:
+            _objective_first_nan(rewards, b, opart)
+    ocount, omean, olower, oupper = _objective_totals(opart)
+    oexp, rescaled = _objective_exponents(rewards, opart, olower, oupper)
+    if rescaled:
+        ocount, omean, olower, oupper = _objective_totals(opart)
+    _objective_second_range(rewards, omean, oexp, opart, pending, 0, n_groups)
+    needs = _saw_needs_correction(ocount, omean, olower, oupper, oexp, reward_min, has_reward_min, saw,
+                                  float(n_rollouts))
+    if needs.any():
+        _objective_dev(rewards, omean, oexp, needs, opart, 0, n_groups)
+    return _cv_weights(opart, ocount, omean, olower, oupper, ddof, reward_min, has_reward_min, saw, oexp)
+
+
+@njit(cache=True)
+def whiten_serial(out, mask, ddof, magnitude, eps):
+    """GDPO's batch z-score of out (B, G) over the entries in ``mask``, in place, serially (``magnitude``: the floor
+    of the zero-spread rule; ``magnitude`` and ``eps`` in the units of ``out``)."""
+    n_groups, n_rollouts = out.shape
+    part = np.empty((n_groups, N_PARTIAL))
+    _whiten_first_range(out, mask, part, 0, n_groups)
+    count, mean, lower, upper = _combine_first(part)
+    count, mean, lower, upper, magnitude, eps_batch = _whiten_stats(out, mask, part, count, mean, lower, upper,
+                                                                    magnitude, eps)
+    _whiten_second_range(out, mask, mean, part, 0, n_groups)
+    sum_sq, sum_dev = _combine_second(part)
+    if _whiten_needs_correction(part, count, mean, lower, upper, sum_sq, ddof, float(n_rollouts)):
+        _whiten_dev_range(out, mask, mean, part, 0, n_groups)
+        sum_sq, sum_dev = _combine_second(part)
+    correction = sum_dev * (1.0 / max(count, 1.0))
+    std = _std_from(sum_sq, sum_dev, correction, count, ddof, lower, upper, magnitude)
+    _whiten_apply_range(out, mask, mean, correction, std, eps_batch, 0, n_groups)
 
 
 @njit(cache=True, parallel=True)

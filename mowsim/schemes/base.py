@@ -9,7 +9,7 @@ import numba
 import numpy as np
 
 from mowsim import validation
-from mowsim.schemes import _kernels
+from mowsim.schemes import _kernels, _normalization_kernels, normalization as _normalization
 
 __all__ = [
     "Scheme",
@@ -89,7 +89,7 @@ class Scheme:
         return {}
 
     def compute(self, rewards, weights=None, *, ddof: int = 0, eps: float = 0.0, reward_min=None,
-                backend: str = "numba") -> SchemeOutput:
+                backend: str = "numba", normalization: str = "group") -> SchemeOutput:
         """Validate the input, run the scheme, and return :class:`SchemeOutput`.
 
         Parameters
@@ -105,9 +105,14 @@ class Scheme:
         reward_min : float or array_like of shape (n_objectives,), optional
             Known lower bound of each reward, used by SAW's shift; ``None`` uses the batch minimum.
         backend : {"numba", "numpy", "python"}
+        normalization : {"group", "batch", "none"}
+            Which std the scheme divides by: its group's (``"group"``, the scheme as published), the whole batch's
+            (``"batch"``, Lite PPO, arXiv 2508.08221) or none (``"none"``, Dr. GRPO, arXiv 2503.20783). Only RC,
+            AC, GDPO, DVAO, SAW-GRPO and SAW-GDPO take the last two; see :mod:`mowsim.schemes.normalization`.
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}.")
+        scope = validation.check_normalization(normalization, self.name)
         # The compiled kernels report the batch's reward range from their first pass, so for them the inf
         # check runs on that instead of on an extra scan of the batch (the result is discarded then).
         fused = backend == "numba" and self._fused_checks
@@ -119,7 +124,10 @@ class Scheme:
         ddof = validation.check_ddof(ddof)
         eps = validation.check_eps(eps)
         reward_min = validation.check_reward_min(reward_min, rewards)
-        advantages, eff, checks = self._run(rewards, weights, ddof, eps, reward_min, backend)
+        if scope == _normalization.GROUP:
+            advantages, eff, checks = self._run(rewards, weights, ddof, eps, reward_min, backend)
+        else:
+            advantages, eff, checks = self._run_scoped(rewards, weights, ddof, eps, reward_min, backend, scope)
         if fused:
             lower, upper, in_range, finite = checks
             if not in_range:  # raises the inf error
@@ -151,6 +159,26 @@ class Scheme:
         else:
             driver = _kernels.compute_serial
         checks = driver(self.kernel_id, rewards, weights, ddof, eps, rmin, has_min, self._saw_params(), out, eff)
+        return out, eff, checks
+
+
+    def _run_scoped(self, rewards, weights, ddof, eps, reward_min, backend, scope):
+        """``_run`` with ``normalization`` "batch" or "none" (``scope`` its id): the reference of
+        :mod:`mowsim.schemes.normalization` or its serial kernel."""
+        if backend == "numpy":
+            return (*_normalization.REFERENCES[self.name](rewards, weights, ddof, eps,
+                                                          normalization=_normalization.NORMALIZATIONS[scope],
+                                                          **self._reference_kwargs(reward_min)), None)
+        n_groups, n_rollouts, n_objectives = rewards.shape
+        out = np.empty((n_groups, n_rollouts))
+        eff = np.empty((n_groups, n_objectives))
+        has_min = reward_min is not None
+        rmin = reward_min if has_min else np.zeros(n_objectives)
+        driver = _normalization_kernels.compute_scoped
+        if backend == "python":
+            driver = driver.py_func
+        checks = driver(self.kernel_id, scope, rewards, weights, ddof, eps, rmin, has_min, self._saw_params(), out,
+                        eff)
         return out, eff, checks
 
 
@@ -207,7 +235,7 @@ def get(scheme, **params) -> Scheme:
 
 
 def advantages(rewards, scheme, weights=None, *, ddof: int = 0, eps: float = 0.0, reward_min=None,
-               backend: str = "numba") -> np.ndarray:
+               backend: str = "numba", normalization: str = "group") -> np.ndarray:
     """Multi-objective advantages of ``rewards`` under ``scheme``.
 
     Parameters
@@ -216,8 +244,9 @@ def advantages(rewards, scheme, weights=None, *, ddof: int = 0, eps: float = 0.0
     scheme : str or Scheme
         A name from :func:`available` (``"rc"``, ``"ac"``, ``"gdpo"``, ``"dvao"``, ``"saw-grpo"``,
         ``"saw-gdpo"``, ...) or a scheme instance.
-    weights, ddof, eps, reward_min, backend
-        See :meth:`Scheme.compute`.
+    weights, ddof, eps, reward_min, backend, normalization
+        See :meth:`Scheme.compute`. ``normalization="batch"`` is Lite PPO's group mean over the batch std,
+        ``"none"`` Dr. GRPO's group mean without a std (:mod:`mowsim.schemes.normalization`).
 
     Returns
     -------
@@ -230,13 +259,17 @@ def advantages(rewards, scheme, weights=None, *, ddof: int = 0, eps: float = 0.0
     >>> mowsim.advantages(r, "dvao").round(3)
     array([ 0., -1.,  1.,  0.])
     """
-    return get(scheme).compute(rewards, weights, ddof=ddof, eps=eps, reward_min=reward_min, backend=backend).advantages
+    return get(scheme).compute(rewards, weights, ddof=ddof, eps=eps, reward_min=reward_min, backend=backend,
+                               normalization=normalization).advantages
 
 
 def effective_weights(rewards, scheme, weights=None, *, ddof: int = 0, eps: float = 0.0, reward_min=None,
-                      backend: str = "numba") -> np.ndarray:
+                      backend: str = "numba", normalization: str = "group") -> np.ndarray:
     """Each group's effective objective weights, shape (n_groups, n_objectives) (or (n_objectives,) for one group).
 
-    See :class:`SchemeOutput` for what each scheme reports.
+    See :class:`SchemeOutput` for what each scheme reports; with ``normalization="batch"`` DVAO reports the
+    batch's shares ``w_k sigma_k / sum_l w_l sigma_l`` (batch stds) for every group, with ``"none"`` the fixed
+    weights.
     """
-    return get(scheme).compute(rewards, weights, ddof=ddof, eps=eps, reward_min=reward_min, backend=backend).weights
+    return get(scheme).compute(rewards, weights, ddof=ddof, eps=eps, reward_min=reward_min, backend=backend,
+                               normalization=normalization).weights

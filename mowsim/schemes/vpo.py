@@ -180,8 +180,9 @@ class VPO(_DrawingScheme):
         return np.array([float(self.samples), float(self.alpha)])
 
     def compute(self, rewards, weights=None, *, ddof: int = 0, eps: float = 0.0, reward_min=None,
-                backend: str = "numba") -> SchemeOutput:
+                backend: str = "numba", normalization: str = "group") -> SchemeOutput:
         """As :meth:`mowsim.schemes.Scheme.compute`; ``rewards`` may also be set rewards (B, G, m, K)."""
+        validation.check_normalization(normalization, self.name)
         if np.ndim(rewards) != 4:
             return super().compute(rewards, weights, ddof=ddof, eps=eps, reward_min=reward_min, backend=backend)
         from mowsim.schemes.base import BACKENDS
