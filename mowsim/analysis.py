@@ -551,7 +551,8 @@ def variance_shares(frame: pd.DataFrame, factors: Sequence[str], response: str, 
     n_runs = values.shape[-1]
     n_factors = len(factors)
     levels = values.shape[:-1]
-    effects = [subset for order in range(1, n_factors + 1) for subset in itertools.combinations(range(n_factors), order)]
+    effects = [subset for order in range(1, n_factors + 1)
+               for subset in itertools.combinations(range(n_factors), order)]
     names = [":".join(factors[i] for i in subset) for subset in effects]
     dfs = [int(np.prod([levels[i] - 1 for i in subset])) for subset in effects]
     df_residual = int(np.prod(levels)) * (n_runs - 1)
