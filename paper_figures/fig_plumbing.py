@@ -24,6 +24,7 @@ def main(results_dir, out_dir) -> list[Path]:
         for ax, response in zip(axes[:, 0], study.RESPONSES):
             study.plot(df, ax, response=response, scores=scores)
             ax.set_title(study.RESPONSES[response])
+            ax.set_ylabel("share of variance")
         handles, labels = axes[0, 0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), frameon=False)
         return plotting.save_figure(fig, Path(out_dir) / "plumbing")
