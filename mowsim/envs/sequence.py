@@ -363,8 +363,8 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
     place. The step order is the bandit loop's (see :func:`mowsim.envs.bandit.run_bandit`), and ``state[4:8]`` is
     the scheme's own stream (vpo, random-weight). With ``set_size = m > 1`` a rollout is m responses to its prompt:
     set schemes see the (B, G, m, K) scores, the others the responses' mean, and the rollout's advantage weights
-    each response's tokens by 1/m (the loss is the mean over the m responses of their length-normalized sums).
-    ``aggregation`` is the index of the env's ``loss_aggregation`` in :data:`LOSS_AGGREGATIONS`; its normalizer is
+    each response's tokens by 1/m under "seq-mean" (the loss is the mean over the m responses of their
+    length-normalized sums; the token aggregations sum over all B G m responses' tokens). ``aggregation`` is the index of the env's ``loss_aggregation`` in :data:`LOSS_AGGREGATIONS`; its normalizer is
     fixed per batch and serves every gradient channel and every PPO epoch."""
     n_prompts, n_prev, vocab = theta.shape
     n_true = selected.shape[0]
