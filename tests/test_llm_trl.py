@@ -134,28 +134,51 @@ def test_loss_reads_mowsims_advantages(tiny, tmp_path):
     assert trainer.mowsim_seconds > 0
 
 
-@pytest.mark.parametrize("aggregation, scheme", [("sum_then_normalize", "rc"), ("normalize_then_sum", "gdpo")])
-def test_rc_and_gdpo_match_trls_own_aggregations(tiny, tmp_path, aggregation, scheme):
+@pytest.mark.parametrize("aggregation, scheme, scale_rewards", [
+    ("sum_then_normalize", "rc", "group"), ("sum_then_normalize", "rc", True), ("sum_then_normalize", "rc", "batch"),
+    ("sum_then_normalize", "rc", "none"), ("sum_then_normalize", "rc", False), ("normalize_then_sum", "gdpo", "group"),
+])
+def test_rc_and_gdpo_match_trls_own_aggregations(tiny, tmp_path, aggregation, scheme, scale_rewards):
+    """The same ``args.scale_rewards`` in both trainers: mowsim honours it (every group of these rewards has >= 2
+    scorable completions, so TRL's batch std and mowsim's pool the same completions)."""
     tokenizer, model = tiny
     rewards = fixed_rewards(seed=2)
     funcs = stub_functions(rewards)
     reference = GRPOTrainer(model=model, reward_funcs=funcs, train_dataset=dataset(), processing_class=tokenizer,
                             args=grpo_args(tmp_path / "trl", multi_objective_aggregation=aggregation,
-                                           scale_rewards="group"))
-    ours = MultiObjectiveGRPOTrainer(model=model, reward_funcs=funcs, args=grpo_args(tmp_path / "mowsim"),
+                                           scale_rewards=scale_rewards))
+    ours = MultiObjectiveGRPOTrainer(model=model, reward_funcs=funcs,
+                                     args=grpo_args(tmp_path / "mowsim", scale_rewards=scale_rewards),
                                      train_dataset=dataset(), processing_class=tokenizer, scheme=scheme, ddof=1,
                                      eps=1e-4)
+    assert ours.normalization == {"group": "group", True: "group", "batch": "batch", "none": "none",
+                                  False: "none"}[scale_rewards]
     reference.model.train()
     trl_advantages = reference._generate_and_score_completions(generation_inputs())["advantages"].numpy()
     mowsim_advantages = ours._generate_and_score_completions(generation_inputs())["advantages"].numpy()
     np.testing.assert_allclose(mowsim_advantages, trl_advantages, rtol=1e-5, atol=1e-5)
-    assert np.abs(trl_advantages).max() > 0.5  # a real comparison, not of zeros
+    assert np.abs(trl_advantages).max() > 0.3  # a real comparison, not of zeros (none: in reward units)
+    want = expected(rewards, scheme, ddof=1, eps=1e-4, normalization=ours.normalization).astype(np.float32)
+    np.testing.assert_array_equal(mowsim_advantages, want)
+
+
+def test_scale_rewards_of_a_scheme_without_normalization_is_an_error(tiny, tmp_path):
+    tokenizer, model = tiny
+    with pytest.raises(ValueError, match="scale_rewards='group'"):
+        MultiObjectiveGRPOTrainer(model=model, reward_funcs=stub_functions(fixed_rewards()), train_dataset=dataset(),
+                                  args=grpo_args(tmp_path, scale_rewards="batch"), processing_class=tokenizer,
+                                  scheme="vpo")
 
 
 def test_flat_helper_groups_like_trl():
     rewards = fixed_rewards(seed=3)
     advantages, effective = multi_objective_advantages(rewards, G, "dvao", weights32(), ddof=1, eps=1e-4)
     np.testing.assert_array_equal(advantages, expected(rewards, "dvao", ddof=1, eps=1e-4))
+    for normalization in ("batch", "none"):
+        advantages, _ = multi_objective_advantages(rewards, G, "dvao", weights32(), ddof=1, eps=1e-4,
+                                                   normalization=normalization)
+        np.testing.assert_array_equal(advantages, expected(rewards, "dvao", ddof=1, eps=1e-4,
+                                                           normalization=normalization))
     assert effective.shape == (N_PROMPTS, K)
     with pytest.raises(ValueError, match="multiple of num_generations"):
         multi_objective_advantages(rewards[:-1], G, "dvao")

@@ -213,6 +213,31 @@ def test_estimator_signature_matches_verls_outcome_estimators(verl_env):
     assert advantages.shape == mask.shape
 
 
+def test_norm_adv_by_std_in_grpo_is_the_normalization(verl_env):
+    """verl's ``norm_adv_by_std_in_grpo=False`` is Dr. GRPO's "none"; ``+algorithm.mowsim_normalization=batch`` is
+    Lite PPO's "batch"; a contradiction and an unsupported scheme are errors."""
+    mowsim_verl.register_verl_estimators()
+    uids, columns, mask = verl_batch(seed=2)
+    cases = [(False, {}, "none"), (True, {}, "group"), (True, {"mowsim_normalization": "batch"}, "batch"),
+             (False, {"mowsim_normalization": "batch"}, "batch"), (False, {"mowsim_normalization": "none"}, "none")]
+    for scheme in ("rc", "dvao", "gdpo"):
+        fn = verl_env[0].get_adv_estimator_fn(mowsim_verl.estimator_name(scheme))
+        for norm_by_std, extra, normalization in cases:
+            advantages, _ = fn(token_level_rewards=torch.zeros_like(mask), response_mask=mask, index=uids,
+                               epsilon=1e-6, norm_adv_by_std_in_grpo=norm_by_std, config=config(**extra),
+                               non_tensor_batch={"uid": uids, **columns})
+            want = expected_per_response(uids, columns, scheme, ddof=1, eps=1e-6, normalization=normalization)
+            np.testing.assert_allclose(advantages[:, 0].numpy(), want.astype(np.float32), rtol=1e-6, atol=1e-7)
+    fn = verl_env[0].get_adv_estimator_fn("mowsim_rc")
+    with pytest.raises(ValueError, match="contradicts"):
+        fn(token_level_rewards=torch.zeros_like(mask), response_mask=mask, index=uids, norm_adv_by_std_in_grpo=False,
+           config=config(mowsim_normalization="group"), non_tensor_batch={"uid": uids, **columns})
+    fn = verl_env[0].get_adv_estimator_fn("mowsim_dvao_ema")
+    with pytest.raises(ValueError, match="normalization"):
+        fn(token_level_rewards=torch.zeros_like(mask), response_mask=mask, index=uids, norm_adv_by_std_in_grpo=False,
+           config=config(), non_tensor_batch={"uid": uids, **columns})
+
+
 def test_unpatched_compute_advantage_is_a_clear_error(verl_env):
     _, ray_trainer, make_data = verl_env
     mowsim_verl.register_verl_estimators(patch=False)

@@ -3,13 +3,14 @@
 Sources (TRL 1.16.0):
 
 * ``trl/trainer/grpo_trainer.py``, ``GRPOTrainer._generate_and_score_completions``: the
-  ``multi_objective_aggregation`` branches ``"sum_then_normalize"`` (with ``scale_rewards="group"``) and
-  ``"normalize_then_sum"``, followed by ``torch.nan_to_num(advantages, nan=0.0)``;
+  ``multi_objective_aggregation`` branches ``"sum_then_normalize"`` (with each ``scale_rewards``: ``"group"``,
+  ``"batch"``, ``"none"``) and ``"normalize_then_sum"``, followed by ``torch.nan_to_num(advantages, nan=0.0)``;
 * ``trl/trainer/utils.py``, ``nanstd``.
 
 TRL keeps ``reward_weights`` as a float32 tensor and ``rewards_per_func`` as float32; it always uses the unbiased std
 and adds ``1e-4``. So the mowsim counterparts are ``rc`` and ``gdpo`` with ``ddof=1, eps=1e-4`` on
-``rewards_per_func.reshape(B, G, K)``, with the float32 weights' exact values.
+``rewards_per_func.reshape(B, G, K)``, with the float32 weights' exact values; ``scale_rewards`` is mowsim's
+``normalization`` ("group", "batch", "none": Lite PPO's batch std, Dr. GRPO's none).
 
 A finding pinned here: ``nanstd``'s Bessel factor ``count / (count - 1)`` divides two int64 tensors, which PyTorch
 does in its default dtype, float32. TRL's std is therefore off by up to ~1e-8 relative even on float64 input
@@ -81,8 +82,8 @@ def nanstd_float64_correction(tensor, dim=None, keepdim=False):
 
 
 def trl_advantages(rewards_per_func, reward_weights, num_generations, multi_objective_aggregation,
-                   nanstd=trl_nanstd):
-    """``GRPOTrainer._generate_and_score_completions``'s advantage block (TRL 1.16.0), ``scale_rewards="group"``.
+                   nanstd=trl_nanstd, scale_rewards="group"):
+    """``GRPOTrainer._generate_and_score_completions``'s advantage block (TRL 1.16.0).
 
     ``rewards_per_func`` has shape (B*G, K); returns the advantages of shape (B*G,).
     """
@@ -97,14 +98,27 @@ def trl_advantages(rewards_per_func, reward_weights, num_generations, multi_obje
         rewards[unscorable_mask] = torch.nan
         mean_grouped_rewards = torch.nanmean(rewards.view(-1, num_generations), dim=1)
         mean_grouped_rewards = mean_grouped_rewards.repeat_interleave(num_generations, dim=0)
-        # scale_rewards == "group"
-        if num_generations > 1:
-            std_rewards = nanstd(rewards.view(-1, num_generations), dim=1)
-            std_rewards = std_rewards.repeat_interleave(num_generations, dim=0)
-        else:  # doesn't occur during training, but could occur in eval when num_generations_eval=1
-            std_rewards = torch.zeros_like(rewards)
+        if scale_rewards in ["group", "none"]:
+            # If self.scale_rewards = "none", we'll only use std_rewards to check for zero std for logging
+            if num_generations > 1:
+                std_rewards = nanstd(rewards.view(-1, num_generations), dim=1)
+                std_rewards = std_rewards.repeat_interleave(num_generations, dim=0)
+            else:  # doesn't occur during training, but could occur in eval when num_generations_eval=1
+                std_rewards = torch.zeros_like(rewards)
+        elif scale_rewards == "batch":
+            # Compute global std
+            if rewards.numel() > 1:
+                std_rewards = nanstd(rewards).expand_as(rewards)
+            else:  # doesn't occur during training, but could occur in eval when num_generations_eval=batch_size=1
+                std_rewards = torch.zeros_like(rewards)
+        else:
+            raise ValueError(
+                f"Invalid value for scale_rewards: {scale_rewards}. Must be one of 'batch', 'group', or 'none'."
+            )
+
         advantages = rewards - mean_grouped_rewards
-        advantages = advantages / (std_rewards + 1e-4)
+        if scale_rewards != "none":
+            advantages = advantages / (std_rewards + 1e-4)
 
     elif multi_objective_aggregation == "normalize_then_sum":
         grouped = rewards_per_func.view(-1, num_generations, len(reward_funcs))
@@ -147,15 +161,17 @@ def trl_batch(shape, seed, *, single_scorable_groups):
     return rewards, weights32, weights32.double().numpy()
 
 
-def run_trl(rewards, weights32, aggregation, *, dtype=torch.float64, nanstd=trl_nanstd):
+def run_trl(rewards, weights32, aggregation, *, dtype=torch.float64, nanstd=trl_nanstd, scale_rewards="group"):
     n_groups, n_rollouts, n_objectives = rewards.shape
     rewards_per_func = torch.tensor(rewards.reshape(-1, n_objectives), dtype=dtype)
-    out = trl_advantages(rewards_per_func, weights32, n_rollouts, aggregation, nanstd=nanstd)
+    out = trl_advantages(rewards_per_func, weights32, n_rollouts, aggregation, nanstd=nanstd,
+                         scale_rewards=scale_rewards)
     return out.double().numpy().reshape(n_groups, n_rollouts)
 
 
-def run_mowsim(rewards, weights, aggregation):
-    return mowsim.advantages(rewards, AGGREGATIONS[aggregation], weights, ddof=1, eps=EPS_TRL)
+def run_mowsim(rewards, weights, aggregation, normalization="group"):
+    return mowsim.advantages(rewards, AGGREGATIONS[aggregation], weights, ddof=1, eps=EPS_TRL,
+                             normalization=normalization)
 
 
 # ---------------------------------------------------------------- the comparisons
@@ -268,3 +284,50 @@ def test_gdpo_single_scorable_rollout_is_a_documented_difference():
     # RC (sum_then_normalize) has no such difference: the lone rollout's group std is NaN and nan_to_num gives 0.
     trl_rc = run_trl(rewards, weights32, "sum_then_normalize", nanstd=nanstd_float64_correction)
     np.testing.assert_allclose(run_mowsim(rewards, weights, "sum_then_normalize"), trl_rc, rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------- scale_rewards: "batch" (Lite PPO), "none" (Dr. GRPO)
+
+
+@pytest.mark.parametrize("scale_rewards", ["batch", "none"])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_scale_rewards_matches_normalization(scale_rewards, shape, seed):
+    """RC with ``normalization=scale_rewards`` is TRL's ``sum_then_normalize`` with that ``scale_rewards``: to
+    rounding with the float64 Bessel factor, and to float32 precision verbatim. The batches have no group with
+    exactly one scorable rollout (see the next test for why that matters to "batch" only)."""
+    rewards, weights32, weights = trl_batch(shape, seed, single_scorable_groups=False)
+    ours = run_mowsim(rewards, weights, "sum_then_normalize", normalization=scale_rewards)
+    exact = run_trl(rewards, weights32, "sum_then_normalize", nanstd=nanstd_float64_correction,
+                    scale_rewards=scale_rewards)
+    np.testing.assert_allclose(ours, exact, rtol=1e-12, atol=1e-12)
+    verbatim = run_trl(rewards, weights32, "sum_then_normalize", scale_rewards=scale_rewards)
+    np.testing.assert_allclose(ours, verbatim, rtol=1e-6, atol=1e-6)
+
+
+def test_scale_rewards_with_single_scorable_groups():
+    """A group with exactly one scorable rollout: its advantage is 0 in TRL and mowsim alike. With "none" nothing
+    else depends on it (equal everywhere). With "batch" TRL's ``nanstd(rewards)`` counts that rollout's weighted sum
+    in the batch std and mowsim does not (it pools the scorable rollouts of groups with >= 2 of them, as GDPO's
+    batch statistics do), so every other advantage differs by one common factor; without that rollout they agree."""
+    rewards, weights32, weights = trl_batch((6, 4, 2), 11, single_scorable_groups=False)
+    lone_group, lone_row = 4, 2
+    rewards[lone_group] = np.nan
+    rewards[lone_group, lone_row] = [3.0, -1.2]
+
+    none = run_trl(rewards, weights32, "sum_then_normalize", nanstd=nanstd_float64_correction, scale_rewards="none")
+    np.testing.assert_allclose(run_mowsim(rewards, weights, "sum_then_normalize", normalization="none"), none,
+                               rtol=1e-12, atol=1e-12)
+
+    trl = run_trl(rewards, weights32, "sum_then_normalize", nanstd=nanstd_float64_correction, scale_rewards="batch")
+    ours = run_mowsim(rewards, weights, "sum_then_normalize", normalization="batch")
+    assert trl[lone_group, lone_row] == 0.0 and np.all(ours[lone_group] == 0.0)
+    without = rewards.copy()
+    without[lone_group, lone_row] = np.nan
+    trl_without = run_trl(without, weights32, "sum_then_normalize", nanstd=nanstd_float64_correction,
+                          scale_rewards="batch")
+    np.testing.assert_allclose(ours, trl_without, rtol=1e-12, atol=1e-12)
+    moved = np.abs(ours) > 1e-6
+    ratio = trl[moved] / ours[moved]
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-12)
+    assert abs(ratio[0] - 1.0) > 1e-6

@@ -8,13 +8,25 @@ issue #4525):
    ``(B*G, K)`` with each prompt's ``G = num_generations`` completions contiguous, NaN where a reward function
    returned None.
 2. ``_generate_and_score_completions`` runs TRL's own code, then replaces ``output["advantages"]`` (the tensor the
-   loss reads) with ``mowsim.advantages(rewards_per_func.reshape(B, G, K), scheme, reward_weights, ddof, eps)``,
-   sliced to this process exactly as TRL slices (``process_index * len(prompts)`` onward). A completion every
-   reward function left unscored (an all-NaN row) gets advantage 0, as in TRL.
+   loss reads) with ``mowsim.advantages(rewards_per_func.reshape(B, G, K), scheme, reward_weights, ddof, eps,
+   normalization)``, sliced to this process exactly as TRL slices (``process_index * len(prompts)`` onward). A
+   completion every reward function left unscored (an all-NaN row) gets advantage 0, as in TRL.
 3. Effective weights and diagnostics go to TRL's ``self._metrics[mode]`` under ``mowsim/...``.
 
-The scheme replaces TRL's ``multi_objective_aggregation`` and ``scale_rewards``; ``scheme="rc"`` with ``ddof=1,
-eps=1e-4`` is TRL's ``sum_then_normalize`` and ``scheme="gdpo"`` its ``normalize_then_sum`` (tests hold them equal).
+The scheme replaces TRL's ``multi_objective_aggregation``; ``scheme="rc"`` with ``ddof=1, eps=1e-4`` is TRL's
+``sum_then_normalize`` and ``scheme="gdpo"`` its ``normalize_then_sum`` (tests hold them equal).
+
+``args.scale_rewards`` is honoured as mowsim's ``normalization`` (:mod:`mowsim.schemes.normalization`):
+``"group"`` / ``True`` -> ``"group"``, ``"batch"`` -> ``"batch"`` (Lite PPO), ``"none"`` / ``False`` -> ``"none"``
+(Dr. GRPO); only RC, AC, GDPO, DVAO, SAW-GRPO and SAW-GDPO run with the last two (others raise at construction).
+With ``scheme="rc", ddof=1, eps=1e-4`` each equals TRL 1.16's ``sum_then_normalize`` under the same
+``scale_rewards`` (``_generate_and_score_completions``: "batch" divides ``rewards - mean_grouped_rewards`` by
+``nanstd(rewards) + 1e-4``, the unbiased std of every scorable completion's weighted reward sum over the gathered
+batch; "none" divides by nothing) with one documented difference: TRL's batch std also counts the completion of a
+group that has a single scorable completion (its advantage is 0 in both), mowsim's leaves it out, as GDPO's batch
+statistics do; where no group has exactly one scorable completion the two agree (tests/test_trl_equivalence.py).
+TRL's own ``normalize_then_sum`` ignores ``scale_rewards``; ``scheme="gdpo"`` under "batch" or "none" is mowsim's
+scoped GDPO, which TRL does not have.
 
 Stateful schemes get their feedback from the trainer (see :mod:`mowsim.schemes.dynamic`):
 
@@ -48,21 +60,37 @@ from trl import GRPOTrainer  # noqa: E402
 import mowsim  # noqa: E402
 from mowsim.schemes import get as get_scheme  # noqa: E402
 
-__all__ = ["MultiObjectiveGRPOTrainer", "multi_objective_advantages"]
+__all__ = ["MultiObjectiveGRPOTrainer", "multi_objective_advantages", "normalization_of", "SCALE_REWARDS"]
+
+
+SCALE_REWARDS = {"group": "group", True: "group", "batch": "batch", "none": "none", False: "none"}
+"""TRL's ``scale_rewards`` -> mowsim's ``normalization``."""
+
+
+def normalization_of(scale_rewards) -> str:
+    """mowsim's ``normalization`` for TRL's ``scale_rewards`` (see :data:`SCALE_REWARDS`)."""
+    try:
+        return SCALE_REWARDS[scale_rewards]
+    except (KeyError, TypeError):
+        raise ValueError(f"scale_rewards must be one of 'group' (or True), 'batch', 'none' (or False), as in TRL; "
+                         f"got {scale_rewards!r}.") from None
 
 
 def multi_objective_advantages(rewards_per_func, num_generations: int, scheme, weights=None, *, ddof: int = 1,
-                               eps: float = 1e-4, reward_min=None):
+                               eps: float = 1e-4, reward_min=None, normalization: str = "group"):
     """The advantages (B*G,) and effective weights (B, K) of TRL's flat ``rewards_per_func`` (B*G, K).
 
     Rows are grouped ``num_generations`` at a time, as TRL lays them out; an all-NaN row gets advantage 0.
+    ``normalization`` is mowsim's (``"group"``, ``"batch"``, ``"none"``; :func:`normalization_of` maps TRL's
+    ``scale_rewards`` to it).
     """
     rewards = np.asarray(rewards_per_func, dtype=np.float64)
     if rewards.ndim != 2 or rewards.shape[0] % num_generations:
         raise ValueError(f"rewards_per_func has shape {rewards.shape}; expected (B*G, K) with B*G a multiple of "
                          f"num_generations={num_generations}.")
     grouped = rewards.reshape(-1, num_generations, rewards.shape[1])
-    out = get_scheme(scheme).compute(grouped, weights, ddof=ddof, eps=eps, reward_min=reward_min)
+    out = get_scheme(scheme).compute(grouped, weights, ddof=ddof, eps=eps, reward_min=reward_min,
+                                     normalization=normalization)
     advantages = out.advantages.reshape(-1)
     advantages[np.all(np.isnan(rewards), axis=1)] = 0.0
     return advantages, out.weights
@@ -75,7 +103,8 @@ class MultiObjectiveGRPOTrainer(GRPOTrainer):
     ----------
     *args, **kwargs
         Passed to ``GRPOTrainer`` (``model``, ``reward_funcs`` (one per objective), ``args``, ``train_dataset``,
-        ``processing_class``, ...). ``args.reward_weights`` are the user weights ``w`` (non-negative).
+        ``processing_class``, ...). ``args.reward_weights`` are the user weights ``w`` (non-negative);
+        ``args.scale_rewards`` picks the normalization (:func:`normalization_of`, the module docstring).
     scheme : str or mowsim.schemes.Scheme
         A registered name (``"dvao"``, ``"rc"``, ``"gdpo"``, ``"saw-gdpo"``, ...) or an instance, stateful ones
         included; a stateful instance passed in keeps its state across trainers.
@@ -113,6 +142,12 @@ class MultiObjectiveGRPOTrainer(GRPOTrainer):
         """Wall-clock seconds spent on per-objective gradients for ``gram`` feedback."""
         self._mowsim_capture = None
         super().__init__(*args, **kwargs)
+        self.normalization = normalization_of(self.scale_rewards)
+        try:
+            mowsim.validation.check_normalization(self.normalization, self.scheme.name)
+        except ValueError as err:
+            raise ValueError(f"args.scale_rewards={self.scale_rewards!r}: {err} Set scale_rewards='group' for "
+                             f"scheme {self.scheme.name!r}.") from None
         if self.reward_weights.lt(0).any():
             raise ValueError(f"reward_weights must be non-negative for mowsim's schemes; got "
                              f"{self.reward_weights.tolist()}. Negate the reward function's output instead.")
@@ -149,7 +184,8 @@ class MultiObjectiveGRPOTrainer(GRPOTrainer):
 
         start = time.perf_counter()
         advantages, effective = multi_objective_advantages(rewards, num_generations, self.scheme, weights,
-                                                           ddof=self.ddof, eps=self.eps, reward_min=self.reward_min)
+                                                           ddof=self.ddof, eps=self.eps, reward_min=self.reward_min,
+                                                           normalization=self.normalization)
         elapsed = time.perf_counter() - start
         self.mowsim_seconds += elapsed
 

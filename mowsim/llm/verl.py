@@ -23,6 +23,12 @@ see docs/LLM.md for the whole recipe and what verl's v1 trainer lacks.
   parameters) and ``+algorithm.mowsim_rescored_keys`` (a second scoring, for dvao-reliable) are optional.
 * Groups come from ``index`` (the ``uid`` of each response's prompt) and may be of unequal size; shorter groups are
   padded with NaN, which mowsim treats as unscorable (it neither counts in any statistic nor gets an advantage).
+* Normalization (:mod:`mowsim.schemes.normalization`): verl's ``algorithm.norm_adv_by_std_in_grpo`` is honoured as
+  in its own ``grpo`` estimator, whose ``scores - mean`` is divided by ``std + epsilon`` only when it is True:
+  True (verl's default) -> ``normalization="group"``, False -> ``"none"`` (Dr. GRPO). verl has no batch-std option
+  for GRPO, so ``"batch"`` (Lite PPO) is ``+algorithm.mowsim_normalization=batch``, which takes precedence
+  (``group`` or ``none`` there must agree with ``norm_adv_by_std_in_grpo``). Only RC, AC, GDPO, DVAO, SAW-GRPO and
+  SAW-GDPO run with "batch" or "none"; the others raise.
 
 The registry is per process. verl computes advantages inside its Ray ``TaskRunner`` actor, not in the shell that
 starts the job, so registering there is what counts: run ``python -m mowsim.llm.verl <hydra overrides>``, which is
@@ -38,6 +44,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mowsim import validation
 from mowsim.llm import require
 from mowsim.schemes import available, get as get_scheme
 
@@ -134,10 +141,13 @@ def make_estimator(scheme_name: str):
         eps = float(_option(config, "mowsim_eps", epsilon))
         reward_min = _option(config, "mowsim_reward_min", None)
         reward_min = None if reward_min is None else np.asarray(reward_min, dtype=np.float64)
+        normalization = _normalization(config, norm_adv_by_std_in_grpo, estimator)
         scheme = _scheme_for(scheme_name, config)
+        validation.check_normalization(normalization, scheme.name)  # before a stateful scheme's state moves
         if scheme.stateful:
             _feed_batch(scheme, estimator, grouped, position, non_tensor_batch, index, config, ddof)
-        advantages = scheme.compute(grouped, weights, ddof=ddof, eps=eps, reward_min=reward_min).advantages
+        advantages = scheme.compute(grouped, weights, ddof=ddof, eps=eps, reward_min=reward_min,
+                                    normalization=normalization).advantages
         per_response = advantages.reshape(-1)[position]
         per_response[np.all(np.isnan(per_objective), axis=1)] = 0.0
         scores = torch.as_tensor(per_response, dtype=torch.float32, device=response_mask.device)
@@ -149,6 +159,21 @@ def make_estimator(scheme_name: str):
     compute_mowsim_advantage.__doc__ = (f"verl advantage estimator {estimator!r}: mowsim scheme {scheme_name!r} on "
                                         "the per-objective rewards named by algorithm.gdpo_reward_keys.")
     return compute_mowsim_advantage
+
+
+def _normalization(config, norm_adv_by_std_in_grpo, estimator: str) -> str:
+    """mowsim's ``normalization`` from ``+algorithm.mowsim_normalization`` or else verl's ``norm_adv_by_std_in_grpo``
+    (True: "group", False: "none")."""
+    implied = "group" if norm_adv_by_std_in_grpo else "none"
+    chosen = _option(config, "mowsim_normalization", None)
+    if chosen is None:
+        return implied
+    validation.check_normalization(chosen)
+    if chosen != "batch" and chosen != implied:
+        raise ValueError(f"{estimator}: +algorithm.mowsim_normalization={chosen} contradicts "
+                         f"algorithm.norm_adv_by_std_in_grpo={bool(norm_adv_by_std_in_grpo)} (which means "
+                         f"{implied!r}); set one of them.")
+    return chosen
 
 
 def _plain(value):

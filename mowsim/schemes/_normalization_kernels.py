@@ -5,9 +5,10 @@ scheme kernels of :mod:`mowsim.schemes._kernels` themselves, untouched. One seri
 :func:`compute_scoped`, with the drivers' signature plus the normalization id and their return value
 ``(lower, upper, in_range, finite)``; the training loops call it through :func:`mowsim.envs._loop.scheme_advantages`.
 
-Every group takes the kernels' NaN-aware, scale-free per-group path (:func:`mowsim.schemes._kernels._moments_nan`
-and the same arithmetic as :func:`mowsim.schemes._kernels._rc_nan`), so there is no separate fast path to keep in
-step: a batch of 64 x 16 x 3 costs a few microseconds more than the group kernels (see ARCHITECTURE.md).
+Per group it takes the scheme kernels' own statistics (:func:`mowsim.schemes._kernels._moments_clean`, or
+:func:`mowsim.schemes._kernels._moments_nan` for a group with NaN or beyond the safe window: the same bits) and RC's
+arithmetic of :func:`mowsim.schemes._kernels._rc_nan`, then one plain pass per group; no chunked fast path. At
+64 x 16 x 3 a call costs 14-29 us against the group kernels' 5-15 us (see ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -76,9 +77,16 @@ def _combine_scoped(rewards, unit, adaptive, ddof, eps, normalization, mask, out
     floor, see ``normalization._combination``)."""
     n_groups, n_rollouts, n_objectives = rewards.shape
     moms = np.empty((n_groups, N_MOM, n_objectives))
+    mom = np.empty((N_MOM, n_objectives))
     n_scorable = np.empty(n_groups, dtype=np.int64)
+    plain = _kernels._plain_ratio(float(n_rollouts))
     for b in range(n_groups):
-        n_scorable[b] = _kernels._moments_nan(rewards, b, ddof, mask, moms[b])
+        # the kernels' two paths give the same bits (see _kernels): the NaN-free one where it applies
+        if _kernels._moments_clean(rewards, b, ddof, plain, mom):
+            n_scorable[b] = _kernels._fill_mask(mask, b, n_rollouts)
+        else:
+            n_scorable[b] = _kernels._moments_nan(rewards, b, ddof, mask, mom)
+        moms[b] = mom
         lower = np.inf
         upper = -np.inf
         for k in range(n_objectives):
@@ -135,17 +143,24 @@ def _combine_scoped(rewards, unit, adaptive, ddof, eps, normalization, mask, out
                 top = group_top if not any_varying else max(top, group_top)
                 any_varying = True
     largest = np.zeros(n_objectives)
+    scale = np.empty((3, n_objectives))  # per objective of a group: the two factors of 2**-e, and 2**(e - unit)
     for b in range(n_groups):
+        if n_scorable[b] == 0:
+            for j in range(n_rollouts):
+                out[b, j] = 0.0
+            continue
+        for k in range(n_objectives):
+            exponent = int(moms[b, M_EXP, k])
+            scale[0, k], scale[1, k] = _kernels._factors(exponent)
+            scale[2, k] = math.ldexp(1.0, int(exponent - units[b, k]))  # >= 2**-1074 in practice (see limits)
         for j in range(n_rollouts):
             a = 0.0
-            if n_scorable[b] > 0 and mask[b, j]:
+            if mask[b, j]:
                 for k in range(n_objectives):
                     x = rewards[b, j, k]
                     if not np.isnan(x) and moms[b, M_STD, k] > 0.0:
-                        exponent = int(moms[b, M_EXP, k])
-                        c1, c2 = _kernels._factors(exponent)
-                        centered = (x * c1 * c2 - moms[b, M_MEAN, k]) - moms[b, M_CORR, k]
-                        aligned = math.ldexp(centered, int(exponent - units[b, k]))
+                        centered = (x * scale[0, k] * scale[1, k] - moms[b, M_MEAN, k]) - moms[b, M_CORR, k]
+                        aligned = centered * scale[2, k]
                         a += aligned * coef[k]
                         if normalization == NONE:
                             largest[k] = max(largest[k], abs(math.ldexp(aligned, int(units[b, k] - top))))
@@ -225,9 +240,9 @@ def _rc_scoped(rewards, unit, weight_exponent, ddof, eps, normalization, mask, o
     if normalization == NONE:
         for b in range(n_groups):
             if counts[b] > 0:
-                shift = sum_exponent[b] + group_exponent[b] + weight_exponent
+                c1, c2 = _kernels._factors(-int(sum_exponent[b] + group_exponent[b] + weight_exponent))
                 for j in range(n_rollouts):
-                    out[b, j] = math.ldexp(out[b, j], int(shift))
+                    out[b, j] = out[b, j] * c1 * c2
         return
     # batch: the masked sums of every group pooled, in units 2**top, then in the pool's scale-free units
     top = 0
@@ -272,10 +287,10 @@ def _rc_scoped(rewards, unit, weight_exponent, ddof, eps, normalization, mask, o
     std = _kernels._std_from(sum_sq, sum_dev, correction, count, ddof, lower, upper, 0.0)
     eps_scaled = math.ldexp(eps, -int(pool_exponent + top + weight_exponent))
     for b in range(n_groups):
-        shift = sum_exponent[b] + group_exponent[b] - top - pool_exponent
+        c1, c2 = _kernels._factors(-int(sum_exponent[b] + group_exponent[b] - top - pool_exponent))
         for j in range(n_rollouts):
             if counts[b] > 0 and mask[b, j] and std > 0.0:
-                out[b, j] = math.ldexp(out[b, j], int(shift)) / (std + eps_scaled)
+                out[b, j] = out[b, j] * c1 * c2 / (std + eps_scaled)
             else:
                 out[b, j] = 0.0
 
@@ -314,8 +329,9 @@ def compute_scoped(scheme_id, normalization, rewards, weights, ddof, eps, reward
             else:
                 shift = post[b]
             if shift != 0:
+                c1, c2 = _kernels._factors(-int(shift))
                 for j in range(n_rollouts):
-                    out[b, j] = math.ldexp(out[b, j], int(shift))
+                    out[b, j] = out[b, j] * c1 * c2
         if whiten:
             if normalization == NONE:
                 _kernels.whiten_serial(out, mask, ddof, floor, math.ldexp(eps, -int(weight_exponent + top)))

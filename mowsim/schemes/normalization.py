@@ -109,7 +109,7 @@ def _combination(rewards, unit, adaptive, ddof, eps, normalization):
         if adaptive:  # DVAO's w_k sigma_k, brought to one unit as reference._combined does per group
             product = unit * std
             share_top = max((int(batch_exponent[k] + _exponent(product[k])) for k in range(n_objectives)
-                       if product[k] > 0), default=0)
+                             if product[k] > 0), default=0)
             spread = _ldexp(product, batch_exponent - share_top)
             total = reference._weight_total(spread)
             shares = spread / total if total > 0 else np.zeros(n_objectives)
