@@ -35,7 +35,8 @@ horizon. The scheme's main effect comes second (AC trails in the format world). 
 exceeds the scheme's in both LM worlds on the final true reward; in the bandit, with normalization alone against the
 scheme, too, but by the smallest margin: the claim holds, the bandit the likeliest world to break it.
 
-Measured (full scale, 16 seeds; ``mowsim study plumbing`` 26 s wall on the shared 2-vCPU VM, QUICK 13 s).
+Measured (full scale, 16 seeds; ``mowsim study plumbing`` 14-26 s wall on the shared 2-vCPU VM with a warm
+Numba cache, two runs, bit-identical results; QUICK 13 s; a cold cache adds the compile, 2 min 41 s in all).
 Df-adjusted shares of the final true reward, 95 % CIs: length world, plumbing 0.638 [0.629, 0.648] (aggregation
 alone 0.530) against the scheme's 0.158 [0.152, 0.164], scheme x plumbing 0.193, residual 0.011; format world,
 plumbing 0.552 [0.546, 0.557] (aggregation 0.330, normalization 0.187) against 0.227 [0.221, 0.233]; bandit,
