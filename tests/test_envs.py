@@ -495,6 +495,27 @@ def test_sequence_loss_aggregations_differ_with_varying_lengths(knobs):
         assert np.all(np.isfinite(run.final_params[0]))
 
 
+@pytest.mark.parametrize("answers", [1, 3])
+def test_sequence_token_sum_is_token_mean_times_a_batch_constant(answers):
+    """On the same batch (one update, the same seed) the two token aggregations differ only in the normalizer:
+    token-sum's step is token-mean's times sum_j |o_j| / (B G m max_len), one constant for every parameter, and that
+    constant times B G m max_len is the batch's token count, an integer between B G m and B G m max_len."""
+    n_groups, group_size, max_len = 4, 3, 6
+    steps = {}
+    for aggregation in ("token-mean", "token-sum"):
+        env = SequenceTask(max_len=max_len, length_limit=3, objectives=("accuracy", "length"),
+                           answers_per_rollout=answers, loss_aggregation=aggregation)
+        result = train(env, "rc", steps=1, group_size=group_size, n_groups=n_groups, lr=1.0, seed=3)
+        steps[aggregation] = result.final_params[0] - env.initial_params()
+    moved = np.abs(steps["token-mean"]) > 1e-12
+    assert moved.sum() > 10
+    ratio = steps["token-sum"][moved] / steps["token-mean"][moved]
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-9)
+    responses = n_groups * group_size * answers
+    tokens = ratio[0] * responses * max_len
+    assert tokens == pytest.approx(round(tokens), abs=1e-6) and responses <= round(tokens) < responses * max_len
+
+
 def test_sequence_default_loss_aggregation_is_seq_mean():
     env = SequenceTask()
     assert env.loss_aggregation == "seq-mean"
