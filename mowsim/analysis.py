@@ -21,12 +21,17 @@ Uncertainty: :func:`bootstrap_ci` wraps :func:`scipy.stats.bootstrap` (BCa, 95 %
 :func:`summarize` reports each group's mean with that interval. :func:`robust_aggregate` is the bsuite-style
 summary of a scheme over a study's settings: the mean of its per-setting scores and that mean minus their standard
 deviation, which ranks a scheme that is good on average but breaks at some setting below a steadily good one.
+
+How much of an outcome each factor of a full-factorial study explains: :func:`variance_shares`, the classical
+ANOVA decomposition of a balanced design with bootstrap CIs over seeds.
 """
 
 from __future__ import annotations
 
+import itertools
+import numbers
 import warnings
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -58,6 +63,7 @@ __all__ = [
     "headline_table",
     "read_results",
     "study_analysis",
+    "variance_shares",
 ]
 
 CONFIDENCE = 0.95
@@ -471,3 +477,216 @@ def study_analysis(name: str):
         sys.modules.pop(module_name, None)
         raise
     return module
+
+
+def variance_shares(frame: pd.DataFrame, factors: Sequence[str], response: str, *, unit: str = "seed",
+                    groups: Mapping[str, Sequence[str]] | None = None,
+                    contrasts: Mapping[str, tuple[str, str]] | None = None, resample: str = "paired",
+                    n_boot: int = N_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                    confidence: float = CONFIDENCE) -> pd.DataFrame:
+    """The share of ``response``'s total sum of squares that each main effect and interaction of ``factors``
+    explains in a balanced full-factorial table of runs, with bootstrap CIs over the replicate ``unit`` (seeds).
+
+    Method (classical ANOVA of a balanced design): with ``n`` runs in each of the cells (every combination of the
+    factors' levels), cell means ``m``, and ``M_T`` the mean of ``m`` over the factors not in ``T`` (``M_{}`` the
+    grand mean), the effect of a set ``S`` of factors is the contrast ``e_S = sum_{T subset of S} (-1)^{|S|-|T|}
+    M_T`` (a main effect is a level's deviation from the grand mean, a two-way interaction ``m_ij - M_i - M_j +
+    M``) and ``SS_S = n * sum over all cells of e_S**2``, with ``df_S = prod_{f in S} (L_f - 1)``. The residual is
+    the within-cell sum of squares, ``df = cells (n - 1)``. In a balanced design these pieces are orthogonal, so
+    ``SS_total = sum_S SS_S + SS_residual`` exactly and the ``share`` column (eta squared) sums to 1.
+
+    A noise-only factor still takes about ``df_S / (N - 1)`` of the total, so factors with more levels look bigger.
+    ``adjusted`` is the df-corrected (omega squared) share, ``(SS_S - df_S MS_residual) / (SS_total +
+    MS_residual)``, an approximately unbiased estimate of the population share (0 for a factor with no effect; it
+    can be negative in a sample); the residual's ``adjusted`` is 1 minus the effects', so it also sums to 1. Compare
+    factors with different numbers of levels on ``adjusted``.
+
+    Unbalanced or incomplete tables are refused (``ValueError``): the decomposition is then no longer unique
+    (type I, II and III sums of squares differ). Drop runs or cells to balance the table first.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per run: the ``factors``, ``unit`` and ``response`` columns (e.g. :func:`run_summary` with the
+        setting columns kept).
+    factors : sequence of str
+        The crossed factors; effects are named by their factors joined with ``":"`` in this order
+        (``"scheme:normalization"``).
+    response : str
+        The column to decompose; must be finite.
+    unit : str
+        The replicate column: each cell holds each unit once.
+    groups : mapping of str to sequence of str, optional
+        Extra rows, each the sum of the named effects' shares (``{"plumbing": ["normalization", ...]}``).
+    contrasts : mapping of str to (str, str), optional
+        Extra rows ``share(a) - share(b)`` of two effects or groups, with their own bootstrap CI (the CI of a
+        difference is not the difference of the CIs).
+    resample : {"paired", "cell"}
+        ``"paired"`` (default): every bootstrap replicate draws ``n`` units with replacement and each cell takes
+        those units' runs, which keeps the common random numbers that cells with the same seed share (every cell
+        must hold the same units); ``"cell"``: each cell draws its own ``n`` runs.
+    n_boot, seed, confidence
+        Bootstrap replicates, the seed of their draws (the same seed gives the same frame) and the level of the
+        percentile intervals.
+
+    Returns
+    -------
+    DataFrame
+        One row per effect (main effects first, then interactions by order), ``residual``, then the groups and
+        contrasts; columns ``effect``, ``kind`` (``effect``, ``residual``, ``group``, ``contrast``), ``order``
+        (number of factors; 0 for the others), ``df``, ``ss``, ``share``, ``ci_low``, ``ci_high``, ``adjusted``,
+        ``adjusted_low``, ``adjusted_high``.
+    """
+    factors = list(factors)
+    if not factors or len(set(factors)) != len(factors):
+        raise ValueError(f"factors must be one or more distinct column names; got {factors!r}.")
+    if response in factors or unit in factors:
+        raise ValueError(f"response {response!r} and unit {unit!r} must not be among the factors {factors}.")
+    _check_columns(frame, factors + [unit, response])
+    if resample not in ("paired", "cell"):
+        raise ValueError(f"resample must be 'paired' or 'cell'; got {resample!r}.")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral) or n_boot < 1:
+        raise ValueError(f"n_boot must be a positive int; got {n_boot!r}.")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1); got {confidence!r}.")
+    values = _factorial_array(frame, factors, response, unit, resample)
+    n_runs = values.shape[-1]
+    n_factors = len(factors)
+    levels = values.shape[:-1]
+    effects = [subset for order in range(1, n_factors + 1)
+               for subset in itertools.combinations(range(n_factors), order)]
+    names = [":".join(factors[i] for i in subset) for subset in effects]
+    dfs = [int(np.prod([levels[i] - 1 for i in subset])) for subset in effects]
+    df_residual = int(np.prod(levels)) * (n_runs - 1)
+
+    rng = np.random.default_rng(seed)
+    if resample == "paired":
+        draws = rng.integers(0, n_runs, size=(n_boot, n_runs))
+        boot = values[..., draws]  # (*levels, n_boot, n): one draw of units shared by every cell
+        boot = np.moveaxis(boot, -2, 0)
+    else:
+        draws = rng.integers(0, n_runs, size=(n_boot,) + values.shape)
+        boot = np.take_along_axis(np.broadcast_to(values, draws.shape), draws, axis=-1)
+    samples = np.concatenate([values[None], boot])  # replicate 0 is the data itself
+    ss, ss_residual = _anova_ss(samples, effects)
+    total = ss.sum(axis=1) + ss_residual
+    if total[0] <= 0.0:
+        raise ValueError(f"{response!r} is the same in every run; there is no variation to decompose.")
+    ms_residual = ss_residual / df_residual
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.column_stack([ss, ss_residual]) / total[:, None]
+        adjusted_effects = (ss - np.asarray(dfs) * ms_residual[:, None]) / (total + ms_residual)[:, None]
+    adjusted = np.column_stack([adjusted_effects, 1.0 - adjusted_effects.sum(axis=1)])
+
+    rows = [(name, "effect", len(subset), df, s) for name, subset, df, s in zip(names, effects, dfs, ss[0])]
+    rows.append(("residual", "residual", 0, df_residual, ss_residual[0]))
+    columns = {name: i for i, (name, *_) in enumerate(rows)}
+    extra_share, extra_adjusted = [], []
+    for name, members in dict(groups or {}).items():
+        members = [members] if isinstance(members, str) else list(members)
+        unknown = [m for m in members if m not in columns or rows[columns[m]][1] != "effect"]
+        if unknown or not members or name in columns:
+            raise ValueError(f"group {name!r} must be a new name summing effects among {names}; got {members!r}.")
+        index = [columns[m] for m in members]
+        columns[name] = len(rows)
+        rows.append((name, "group", 0, sum(dfs[i] for i in index), float(ss[0, index].sum())))
+        extra_share.append(share[:, index].sum(axis=1))
+        extra_adjusted.append(adjusted[:, index].sum(axis=1))
+    share = np.column_stack([share] + extra_share)
+    adjusted = np.column_stack([adjusted] + extra_adjusted)
+    contrast_share, contrast_adjusted = [], []
+    for name, pair in dict(contrasts or {}).items():
+        if (isinstance(pair, str) or len(pair) != 2 or any(p not in columns or p == "residual" for p in pair)
+                or name in columns):
+            raise ValueError(f"contrast {name!r} must be a new name and a pair of effects or groups among "
+                             f"{[n for n in columns if n != 'residual']}; got {pair!r}.")
+        a, b = (columns[p] for p in pair)
+        rows.append((name, "contrast", 0, np.nan, rows[a][4] - rows[b][4]))
+        contrast_share.append(share[:, a] - share[:, b])
+        contrast_adjusted.append(adjusted[:, a] - adjusted[:, b])
+    share = np.column_stack([share] + contrast_share)
+    adjusted = np.column_stack([adjusted] + contrast_adjusted)
+
+    tail = (1.0 - confidence) / 2 * 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a replicate with no variation gives NaN shares
+        share_ci = np.nanpercentile(share[1:], [tail, 100 - tail], axis=0)
+        adjusted_ci = np.nanpercentile(adjusted[1:], [tail, 100 - tail], axis=0)
+    out = pd.DataFrame(rows, columns=["effect", "kind", "order", "df", "ss"])
+    out["share"] = share[0]
+    out["ci_low"], out["ci_high"] = share_ci
+    out["adjusted"] = adjusted[0]
+    out["adjusted_low"], out["adjusted_high"] = adjusted_ci
+    return out
+
+
+def _factorial_array(frame, factors, response, unit, resample) -> np.ndarray:
+    """The response as an array of shape (L_1, ..., L_f, n), refusing tables that are not balanced and complete.
+
+    The last axis is ordered by ``unit``, so with ``resample="paired"`` index ``u`` is the same unit in every cell.
+    """
+    data = frame[factors + [unit, response]]
+    y = data[response].to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"{response!r} has {int((~np.isfinite(y)).sum())} non-finite values; drop or fill those "
+                         "runs (and their cells' other runs, to stay balanced) first.")
+    codes, levels = [], []
+    for factor in factors:
+        code, uniques = pd.factorize(data[factor], sort=True)
+        if (code < 0).any():
+            raise ValueError(f"factor {factor!r} has missing values.")
+        codes.append(code)
+        levels.append(uniques)
+    cell = np.ravel_multi_index(codes, [len(u) for u in levels])
+    n_cells = int(np.prod([len(u) for u in levels]))
+    counts = np.bincount(cell, minlength=n_cells)
+    if (counts == 0).any():
+        missing = np.unravel_index(int(np.flatnonzero(counts == 0)[0]), [len(u) for u in levels])
+        example = {f: levels[i][missing[i]] for i, f in enumerate(factors)}
+        raise ValueError(f"the table is not full factorial: {int((counts == 0).sum())} of {n_cells} cells have no "
+                         f"runs (e.g. {example}); variance_shares needs every combination of {factors}.")
+    if counts.min() != counts.max():
+        raise ValueError(f"the table is unbalanced: cells hold {counts.min()} to {counts.max()} runs; "
+                         "variance_shares needs the same number of runs in every cell (drop runs to balance it).")
+    n_runs = int(counts[0])
+    if n_runs < 2:
+        raise ValueError(f"each cell holds {n_runs} run; at least 2 replicates per cell are needed for a "
+                         "residual and a bootstrap.")
+    unit_code, units = pd.factorize(data[unit], sort=True)
+    if (unit_code < 0).any():
+        raise ValueError(f"unit column {unit!r} has missing values.")
+    key = cell * len(units) + unit_code
+    if np.unique(key).size != key.size:
+        raise ValueError(f"some cell holds a {unit!r} more than once; each cell needs each unit once.")
+    if resample == "paired" and len(units) != n_runs:
+        raise ValueError(f"resample='paired' needs the same {unit!r} values in every cell; the cells hold "
+                         f"{len(units)} distinct ones in all but {n_runs} each. Use resample='cell'.")
+    order = np.lexsort((unit_code, cell))
+    return y[order].reshape([len(u) for u in levels] + [n_runs])
+
+
+def _anova_ss(samples: np.ndarray, effects) -> tuple[np.ndarray, np.ndarray]:
+    """Per replicate (axis 0 of ``samples``, shape (R, L_1, ..., L_f, n)): the sums of squares of ``effects``
+    (R, E) and the residual's (R,)."""
+    n_runs = samples.shape[-1]
+    cell_means = samples.mean(axis=-1)
+    n_factors = cell_means.ndim - 1
+    marginal: dict = {}
+
+    def marginal_mean(kept):
+        if kept not in marginal:
+            dropped = tuple(1 + i for i in range(n_factors) if i not in kept)
+            marginal[kept] = cell_means.mean(axis=dropped, keepdims=True) if dropped else cell_means
+        return marginal[kept]
+
+    ss = np.empty((samples.shape[0], len(effects)))
+    for e, subset in enumerate(effects):
+        effect = 0.0
+        for order in range(len(subset) + 1):
+            sign = (-1.0) ** (len(subset) - order)
+            for kept in itertools.combinations(subset, order):
+                effect = effect + sign * marginal_mean(kept)
+        replicated = np.prod([cell_means.shape[1 + i] for i in range(n_factors) if i not in subset])
+        ss[:, e] = n_runs * replicated * np.square(effect).sum(axis=tuple(range(1, n_factors + 1)))
+    residual = np.square(samples - cell_means[..., None]).sum(axis=tuple(range(1, samples.ndim)))
+    return ss, residual

@@ -326,6 +326,37 @@ def test_lu_nonconvex_flips():
     assert verdict("lu-nonconvex", nonconvex_front=convex).verdict == "inconclusive"
 
 
+def plumbing_runs(scheme_size, plumbing_size, *, noise: float = 0.05) -> pd.DataFrame:
+    """plumbing per-run rows (one instance, 8 seeds): ``final = scheme_size(world) * s + plumbing_size(world) * p +
+    noise``, with s a fixed spread over the schemes and p over the (normalization, aggregation) cells."""
+    rng = np.random.default_rng(0)
+    schemes = ("rc", "ac", "gdpo", "dvao", "saw-grpo")
+    normalizations = ("group", "batch", "none")
+    rows = []
+    for world in ("length", "format", "bandit"):
+        aggregations = ("n/a",) if world == "bandit" else ("seq-mean", "token-mean", "token-sum")
+        for (i, scheme), (j, norm), (k, agg), seed in itertools.product(
+                enumerate(schemes), enumerate(normalizations), enumerate(aggregations), SEEDS):
+            final = (scheme_size(world) * (i - 2) / 2 + plumbing_size(world) * ((j - 1) + (k - 1) * (agg != "n/a"))
+                     + noise * rng.standard_normal())
+            rows.append({"world": world, "scheme": scheme, "normalization": norm, "aggregation": agg,
+                         "instance": 0, "seed": seed, "final": final, "auc": final})
+    return pd.DataFrame(rows)
+
+
+def test_plumbing_over_name_flips():
+    held = verdict("plumbing-over-name", plumbing=plumbing_runs(lambda w: 0.01, lambda w: 0.3))
+    assert held.verdict == "holds" and held.ci_low > 0 and held.n == 5 * 3 * 8
+    assert verdict("plumbing-over-name", plumbing=plumbing_runs(lambda w: 0.3, lambda w: 0.01)).verdict == "fails"
+    only = verdict("plumbing-over-name", plumbing=plumbing_runs(lambda w: 0.3 if w == "bandit" else 0.01,
+                                                                lambda w: 0.01 if w == "bandit" else 0.3))
+    assert (only.verdict, only.condition) == ("holds only when", "world in {length, format}")
+    assert only.effect < 0  # the bandit binds
+    assert verdict("plumbing-over-name", plumbing=plumbing_runs(lambda w: 0.0, lambda w: 0.0)).verdict == "inconclusive"
+    unbalanced = plumbing_runs(lambda w: 0.01, lambda w: 0.3).iloc[1:]
+    assert verdict("plumbing-over-name", plumbing=unbalanced).verdict == "inconclusive"
+
+
 # ---- registry, ledger, README ------------------------------------------------------------------------------------
 
 REQUIRED = ("dvao-prop1-rc", "dvao-prop1-ac", "dvao-prop1-ac-printed", "dvao-prop2-pointwise", "dvao-prop3-exact",

@@ -9,6 +9,7 @@ import dataclasses
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mowsim.envs import Bandit, ContextualBandit, SequenceTask
@@ -130,6 +131,8 @@ BAD_KNOBS = [
     (SequenceTask, dict(clip_eps=0.0), "clip_eps"),
     (SequenceTask, dict(eos_bias=math.inf), "eos_bias"),
     (SequenceTask, dict(saturation=-1.0), "saturation"),
+    (SequenceTask, dict(loss_aggregation="dapo"), "'seq-mean', 'token-mean', 'token-sum'"),
+    (SequenceTask, dict(loss_aggregation=None), "loss_aggregation"),
 ]
 
 
@@ -464,6 +467,60 @@ def test_sequence_compiled_sampler_matches_the_exact_group_statistics(task):
     expected = q**group_size + (1 - q) ** group_size
     sd = np.sqrt(expected * (1 - expected) / n_groups)
     assert np.all(np.abs(observed - expected) <= 4 * sd), (observed, expected, sd)
+
+
+def test_sequence_loss_aggregations_agree_when_every_response_has_one_token():
+    """With max_len = 1 every response is one token (EOS, or a truncated token), so |o_j| = 1 = max_len and the
+    three normalizers, 1/N * 1/|o_j|, 1/sum_j |o_j| and 1/(N max_len), are the same number: identical runs."""
+    histories = [train(SequenceTask(max_len=1, length_limit=1, objectives=("accuracy", "length"),
+                                    loss_aggregation=aggregation, answers_per_rollout=2),
+                       "dvao", steps=5, group_size=4, n_groups=8, seed=1).history
+                 for aggregation in ("seq-mean", "token-mean", "token-sum")]
+    for other in histories[1:]:
+        pd.testing.assert_frame_equal(histories[0], other)
+
+
+@pytest.mark.parametrize("knobs", [{}, {"ppo_epochs": 2, "answers_per_rollout": 2}], ids=["plain", "ppo-sets"])
+def test_sequence_loss_aggregations_differ_with_varying_lengths(knobs):
+    runs = {aggregation: train(SequenceTask(objectives=("accuracy", "length"), loss_aggregation=aggregation, **knobs),
+                               "mgda", steps=5, group_size=4, n_groups=8, seed=1)
+            for aggregation in ("seq-mean", "token-mean", "token-sum")}
+    finals = {name: run.final_params[0] for name, run in runs.items()}
+    assert not np.array_equal(finals["seq-mean"], finals["token-mean"])
+    assert not np.array_equal(finals["token-mean"], finals["token-sum"])
+    for run in runs.values():  # the same batches (the first step's draws do not depend on the loss)
+        step0 = run.history[run.history.step == 0]
+        reference = runs["seq-mean"].history.query("step == 0")
+        np.testing.assert_array_equal(step0["zero_variance_share"], reference["zero_variance_share"])
+        assert np.all(np.isfinite(run.final_params[0]))
+
+
+@pytest.mark.parametrize("answers", [1, 3])
+def test_sequence_token_sum_is_token_mean_times_a_batch_constant(answers):
+    """On the same batch (one update, the same seed) the two token aggregations differ only in the normalizer:
+    token-sum's step is token-mean's times sum_j |o_j| / (B G m max_len), one constant for every parameter, and that
+    constant times B G m max_len is the batch's token count, an integer between B G m and B G m max_len."""
+    n_groups, group_size, max_len = 4, 3, 6
+    steps = {}
+    for aggregation in ("token-mean", "token-sum"):
+        env = SequenceTask(max_len=max_len, length_limit=3, objectives=("accuracy", "length"),
+                           answers_per_rollout=answers, loss_aggregation=aggregation)
+        result = train(env, "rc", steps=1, group_size=group_size, n_groups=n_groups, lr=1.0, seed=3)
+        steps[aggregation] = result.final_params[0] - env.initial_params()
+    moved = np.abs(steps["token-mean"]) > 1e-12
+    assert moved.sum() > 10
+    ratio = steps["token-sum"][moved] / steps["token-mean"][moved]
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-9)
+    responses = n_groups * group_size * answers
+    tokens = ratio[0] * responses * max_len
+    assert tokens == pytest.approx(round(tokens), abs=1e-6) and responses <= round(tokens) < responses * max_len
+
+
+def test_sequence_default_loss_aggregation_is_seq_mean():
+    env = SequenceTask()
+    assert env.loss_aggregation == "seq-mean"
+    assert env._loop_static() == SequenceTask(loss_aggregation="seq-mean")._loop_static()
+    assert env._loop_static() != SequenceTask(loss_aggregation="token-sum")._loop_static()
 
 
 def test_sequence_initial_params():

@@ -87,9 +87,10 @@ def _token_batch(rng, n_prompts=2, vocab=5, n_groups=4, group_size=3, max_len=4)
     return prompts, tokens, n_tokens, values
 
 
-def _surrogate(theta, prompts, tokens, n_tokens, values, scale, old=None, clip_eps=0.2):
-    """The token-level GRPO objective, written directly: sum over responses of A / |o| times, per token, log pi
-    (on-policy) or PPO's min(r A, clip(r, 1 - eps, 1 + eps) A) / A with r = pi / pi_old."""
+def _surrogate(theta, prompts, tokens, n_tokens, values, scale, old=None, clip_eps=0.2, per_sequence=True):
+    """The token-level GRPO objective, written directly: sum over responses of A / |o| (``per_sequence``, GRPO's
+    seq-mean) or A (the token aggregations, whose normalizer is ``scale``) times, per token, log pi (on-policy) or
+    PPO's min(r A, clip(r, 1 - eps, 1 + eps) A) / A with r = pi / pi_old."""
     probs = _softmax(theta)
     bos = theta.shape[1] - 1
     total = 0.0
@@ -100,11 +101,12 @@ def _surrogate(theta, prompts, tokens, n_tokens, values, scale, old=None, clip_e
             for t in range(count):
                 x = tokens[b, j, t]
                 pi = probs[prompts[b], prev, x]
+                per_token = count if per_sequence else 1
                 if old is None:
-                    total += a / count * np.log(pi)
+                    total += a / per_token * np.log(pi)
                 else:
                     ratio = pi / old[b, j, t]
-                    total += min(ratio * a, np.clip(ratio, 1 - clip_eps, 1 + clip_eps) * a) / count
+                    total += min(ratio * a, np.clip(ratio, 1 - clip_eps, 1 + clip_eps) * a) / per_token
                 prev = x
     return scale * total
 
@@ -119,15 +121,22 @@ def _finite_difference(fn, theta, h=1e-6):
     return grad
 
 
+@pytest.mark.parametrize("aggregation", ["seq-mean", "token-mean", "token-sum"])
 @pytest.mark.parametrize("ppo", [False, True], ids=["on-policy", "ppo-clipped"])
-def test_sequence_gradient_is_the_surrogate_gradient(ppo):
+def test_sequence_gradient_is_the_surrogate_gradient(ppo, aggregation):
     from mowsim.envs import sequence
 
     rng = np.random.default_rng(SEED)
-    n_prompts, vocab = 2, 5
+    n_prompts, vocab, max_len = 2, 5, 4
     theta_old = rng.normal(size=(n_prompts, vocab + 1, vocab))
-    prompts, tokens, n_tokens, values = _token_batch(rng, n_prompts, vocab)
-    scale = 1.0 / values.size
+    prompts, tokens, n_tokens, values = _token_batch(rng, n_prompts, vocab, max_len=max_len)
+    per_sequence = aggregation == "seq-mean"
+    if per_sequence:
+        scale = 1.0 / values.size
+    else:
+        code = sequence.LOSS_AGGREGATIONS.index(aggregation)
+        scale = sequence._token_scale(n_tokens, code, max_len)
+        assert scale == (1.0 / n_tokens.sum() if aggregation == "token-mean" else 1.0 / (values.size * max_len))
     old = None
     theta = theta_old
     if ppo:
@@ -143,8 +152,10 @@ def test_sequence_gradient_is_the_surrogate_gradient(ppo):
     probs = np.ascontiguousarray(_softmax(theta))
     grads = np.zeros((2, theta.size))
     ratio_ref = old if ppo else np.empty((0, 0, 0))
-    sequence._accumulate(vocab + 1, probs, prompts, tokens, n_tokens, values, scale, grads, 1, ratio_ref, 0.2)
-    expected = _finite_difference(lambda th: _surrogate(th, prompts, tokens, n_tokens, values, scale, old), theta)
+    sequence._accumulate(vocab + 1, probs, prompts, tokens, n_tokens, values, scale, grads, 1, ratio_ref, 0.2,
+                         per_sequence)
+    expected = _finite_difference(
+        lambda th: _surrogate(th, prompts, tokens, n_tokens, values, scale, old, per_sequence=per_sequence), theta)
     np.testing.assert_allclose(grads[1].reshape(theta.shape), expected, rtol=1e-6, atol=1e-8)
     np.testing.assert_array_equal(grads[0], 0.0)  # only the named channel moves
     if ppo:  # the clipped branch must have been exercised, or the test checks nothing about it

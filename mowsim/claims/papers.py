@@ -706,3 +706,47 @@ class LuNonconvex(Claim):
         reason = (f"Off-hull mass gain, final - initial: dynamic {pooled_effect[0]:.3g} pooled; fixed weights "
                   f"{fixed['off_hull_gain'].mean():.3g}.")
         return combine(levels, pooled_effect, reason, what_decides="More seeds per level would decide.")
+
+
+@register
+@dataclasses.dataclass(frozen=True)
+class PlumbingOverName(Claim):
+    """plumbing, per world: the df-adjusted (omega squared) share of the final true reward's variance explained by
+    the plumbing (advantage normalization, loss aggregation and their interaction) minus the share of the scheme's
+    main effect, from the balanced ANOVA of the study's full factorial (:func:`mowsim.analysis.variance_shares`),
+    with a paired percentile-bootstrap CI over seeds widened to ``1 - 0.05 / worlds`` (Bonferroni). Holds in a world
+    if the CI lies above 0, fails there if below; ``holds only when world in {...}`` where it holds in some. Effect:
+    the smallest per-world difference (the world that binds), with its CI; n: that world's runs."""
+
+    id = "plumbing-over-name"
+    statement = ("Advantage normalization and loss aggregation explain more of the outcome than the scheme's name "
+                 "(RC, AC, GDPO, DVAO, SAW).")
+    source = ("source note on Lite PPO; Liu et al., Tricks or Traps? A Deep Dive into RL for LLM Reasoning "
+              "(arXiv 2508.08221)")
+    reads = ("plumbing",)
+    figure = "figures/plumbing.png"
+    metric = "df-adjusted variance share of the final true reward: plumbing - scheme"
+    response: str = "final"
+
+    def decide(self, data) -> Outcome:
+        missing = _missing(data, self.reads)
+        if missing:
+            return missing
+        runs = data["plumbing"]
+        study = analysis.study_analysis("plumbing")
+        worlds = sorted(set(runs["world"]))
+        try:
+            table = study.shares(runs, confidence=1 - (1 - analysis.CONFIDENCE) / max(len(worlds), 1))
+        except ValueError as err:  # an unbalanced or constant table: no decomposition to read
+            return Outcome("inconclusive", reason=f"no variance decomposition: {err}")
+        rows = table[(table["response"] == self.response) & (table["effect"] == study.CONTRAST)]
+        levels = [({"world": w}, side(r["adjusted_low"], r["adjusted_high"], 0.0)) for w, r in
+                  zip(rows["world"], rows.to_dict("records"))]
+        binding = rows.loc[rows["adjusted"].idxmin()]
+        effect = (float(binding["adjusted"]), float(binding["adjusted_low"]), float(binding["adjusted_high"]),
+                  int(binding["n"]))
+        reason = ("plumbing minus scheme, df-adjusted share of the final true reward: "
+                  + ", ".join(f"{w}: {d:+.3g} [{lo:+.3g}, {hi:+.3g}]" for w, d, lo, hi in
+                              zip(rows["world"], rows["adjusted"], rows["adjusted_low"], rows["adjusted_high"]))
+                  + f"; the effect is the smallest ({binding['world']}).")
+        return combine(levels, effect, reason, what_decides="More seeds per cell would decide.")

@@ -13,10 +13,30 @@ Objectives (any subset, in any order, via ``objectives``):
   continuous penalty ``max(0, 1 - (n - L) / (max_len - L))`` above the limit;
 * ``format``: the response opens with OPEN and ends with CLOSE (not truncated).
 
-The loss is the token-level GRPO surrogate, length-normalized per response (DAPO/GRPO's ``1/|o|`` sum), maximized
-by gradient ascent: ``J = 1/(B G) sum_j 1/|o_j| sum_t min(rho_t A_j, clip(rho_t, 1-e, 1+e) A_j)``. With
-``ppo_epochs = 1`` the ratio is 1 and clipping is inactive (on-policy); ``ppo_epochs > 1`` reuses each batch for more
-clipped updates, as PPO does.
+The loss is the token-level GRPO surrogate ``l_jt = min(rho_t A_j, clip(rho_t, 1-e, 1+e) A_j)``, maximized by
+gradient ascent, aggregated over the batch's ``N = B G`` responses as ``loss_aggregation`` says:
+
+* ``"seq-mean"`` (default; GRPO, TRL ``loss_type="grpo"``): ``J = 1/N sum_j 1/|o_j| sum_t l_jt``, each response's
+  token mean, then the mean over responses;
+* ``"token-mean"`` (DAPO, Lite PPO; TRL ``"dapo"``, and ``"bnpo"`` when the whole batch is one micro-batch):
+  ``J = 1/(sum_j |o_j|) sum_j sum_t l_jt``, every token of the batch weighted alike;
+* ``"token-sum"`` (Dr. GRPO; TRL ``"dr_grpo"``): ``J = 1/(N max_len) sum_j sum_t l_jt``, the token sum over a
+  constant, so a long response weighs more and no normalizer depends on the batch.
+
+TRL 1.16 ``GRPOTrainer._compute_loss`` (``grpo_trainer.py``) with ``mask`` the completion mask:
+``grpo``: ``((l * mask).sum(-1) / mask.sum(-1).clamp(min=1)).mean()``; ``bnpo``: ``(l * mask).sum() /
+mask.sum().clamp(min=1)``; ``dr_grpo``: ``(l * mask).sum() / (l.size(0) * max_completion_length)``; ``dapo``:
+``(l * mask).sum() / num_items_in_batch`` (the tokens of the whole generation batch). TRL's mask keeps the tokens up
+to and including the first EOS, and so does ``|o_j|`` here: the tokens sampled, EOS included; a truncated response
+has ``|o_j| = max_len``, so ``max_len`` plays ``max_completion_length``.
+
+With ``answers_per_rollout = m > 1`` every sum runs over the ``N = B G m`` responses sampled, the rollout's advantage
+repeated on each of its m responses (for ``"seq-mean"``, a weight ``1/m`` on each response's token mean). The
+normalizers are the batch's and are fixed when it is sampled: with ``ppo_epochs = 1`` the ratio is 1 and clipping
+is inactive (on-policy); ``ppo_epochs > 1`` reuses each batch for more clipped updates, as PPO does, and a clipped
+token gives no gradient but still counts in ``|o_j|`` and ``sum_j |o_j|`` (as in TRL, whose mask does not see the
+clipping). The per-objective gradient channels (the Gram matrix of the stateful schemes, the gradient geometry
+diagnostics) aggregate the same way.
 """
 
 from __future__ import annotations
@@ -39,6 +59,8 @@ __all__ = ["SequenceTask"]
 EOS, OPEN, CLOSE, FIRST_CONTENT = 0, 1, 2, 3
 OBJECTIVES = ("accuracy", "length", "format")
 _ACCURACY, _LENGTH, _FORMAT = 0, 1, 2
+LOSS_AGGREGATIONS = ("seq-mean", "token-mean", "token-sum")
+_SEQ_MEAN, _TOKEN_MEAN, _TOKEN_SUM = 0, 1, 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +89,10 @@ class SequenceTask(RewardKnobs):
     answers_per_rollout: int = 1
     """m: a rollout is m responses sampled for the same prompt, each scored; set schemes (vpo) score the set, the
     others the responses' mean reward; its one advantage reaches every response's tokens (weight 1/m)."""
+    loss_aggregation: str = "seq-mean"
+    """How the token losses of a batch are combined: "seq-mean" (GRPO: each response's token mean, then the mean
+    over responses), "token-mean" (DAPO / Lite PPO: the mean over all the batch's tokens) or "token-sum" (Dr. GRPO:
+    the token sum over the constant ``B G m max_len``). See the module docstring for the formulas and TRL's."""
 
     def __post_init__(self):
         _check_int(self.n_prompts, "n_prompts", 1)
@@ -89,6 +115,11 @@ class SequenceTask(RewardKnobs):
         validation.check_scalar(self.clip_eps, "clip_eps", low=0.0, low_inclusive=False)
         _check_int(self.instance_seed, "instance_seed", 0)
         _check_int(self.answers_per_rollout, "answers_per_rollout", 1, 64)
+        if self.loss_aggregation not in LOSS_AGGREGATIONS:
+            raise ValueError(
+                f"loss_aggregation must be one of {', '.join(repr(a) for a in LOSS_AGGREGATIONS)}; "
+                f"got {self.loss_aggregation!r}."
+            )
         self._check_reward_knobs()
 
     @property
@@ -118,7 +149,8 @@ class SequenceTask(RewardKnobs):
 
     def _loop_static(self) -> tuple:
         return (self.max_len, self.length_limit, self.length_reward == "linear", self.ppo_epochs,
-                float(self.clip_eps), int(self.answers_per_rollout))
+                float(self.clip_eps), int(self.answers_per_rollout),
+                LOSS_AGGREGATIONS.index(self.loss_aggregation))
 
     def initial_params(self) -> np.ndarray:
         """Logits of shape (n_prompts, vocab_size + 1, vocab_size); row ``vocab_size`` is BOS."""
@@ -206,10 +238,12 @@ def _exact(probs, answers, max_len, length_limit, linear, out):
 
 @njit(cache=True)
 def _accumulate(theta_shape_prev, probs, prompts, tokens, n_tokens, values, scale_out, grads, channel, ratio_ref,
-                clip_eps):
+                clip_eps, per_sequence):
     """Add the token-level surrogate gradient of one advantage channel to grads[channel] (flattened theta).
 
-    ``values`` (B, G) are the advantages; each response's tokens are weighted by ``A / |o|``. With ``ratio_ref``
+    ``values`` (B, G) are the advantages; each response's tokens are weighted by ``A / |o| * scale_out`` when
+    ``per_sequence`` ("seq-mean"), else by ``A * scale_out`` (the token aggregations, ``scale_out`` then holding
+    their normalizer, see :func:`_token_scale`). With ``ratio_ref``
     (old per-token probabilities, same shape as ``tokens``) the PPO ratio and clipping apply; pass an empty array
     for the on-policy gradient (ratio 1).
 
@@ -230,7 +264,7 @@ def _accumulate(theta_shape_prev, probs, prompts, tokens, n_tokens, values, scal
             a = values[b, j]
             if count == 0 or a == 0.0:
                 continue
-            weight = a / count * scale_out
+            weight = a / count * scale_out if per_sequence else a * scale_out
             prev = theta_shape_prev - 1  # BOS
             for t in range(count):
                 x = tokens[b, j, t]
@@ -324,12 +358,14 @@ def _heldout_performance(state, probs, answers, selected, max_len, length_limit,
 def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
                  scale, offset, binary, condition, scheme_id, scheme_state, scheme_params, weights, ddof, eps, saw,
                  steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear, ppo_epochs,
-                 clip_eps, set_size, theta, step_out, objective_out, normalization):
+                 clip_eps, set_size, aggregation, theta, step_out, objective_out, normalization):
     """One training run of :class:`SequenceTask`; ``theta`` (P, V + 1, V) and ``scheme_state`` are updated in
     place. The step order is the bandit loop's (see :func:`mowsim.envs.bandit.run_bandit`), and ``state[4:8]`` is
     the scheme's own stream (vpo, random-weight). With ``set_size = m > 1`` a rollout is m responses to its prompt:
     set schemes see the (B, G, m, K) scores, the others the responses' mean, and the rollout's advantage weights
-    each response's tokens by 1/m (the loss is the mean over the m responses of their length-normalized sums)."""
+    each response's tokens by 1/m under "seq-mean" (the loss is the mean over the m responses of their
+    length-normalized sums; the token aggregations sum over all B G m responses' tokens). ``aggregation`` is the index of the env's ``loss_aggregation`` in :data:`LOSS_AGGREGATIONS`; its normalizer is
+    fixed per batch and serves every gradient channel and every PPO epoch."""
     n_prompts, n_prev, vocab = theta.shape
     n_true = selected.shape[0]
     n_objectives = n_true + n_spurious
@@ -372,6 +408,8 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
     no_ratio = np.empty((0, 0, 0))
     theta_flat = theta.reshape(n_params)
     inv_batch = 1.0 / (n_groups * group_size)
+    per_sequence = aggregation == _SEQ_MEAN
+    loss_scale = inv_batch if set_size == 1 else inv_batch * inv_set
     for t in range(steps + 1):
         _policy_table(theta, probs)
         step_out[t, _loop.ENTROPY] = _exact(probs, answers, max_len, length_limit, linear, exact)
@@ -393,6 +431,8 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
                                                   tokens, old_probs, b, j, clean_all)
                 for k in range(n_true):
                     clean_store[b, j, k] = clean_all[selected[k]]
+        if not per_sequence:
+            loss_scale = _token_scale(n_tokens, aggregation, max_len)
         observe(state, clean_rows, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd, scale,
                 offset, binary, noise_buf, reward_rows)
         if rescore:
@@ -409,12 +449,12 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
         for k in range(n_objectives):
             grads[1 + k, :] = 0.0
             if set_size == 1:
-                _accumulate(n_prev, probs, prompts, tokens, n_tokens, zscores[:, :, k], inv_batch, grads, 1 + k,
-                            no_ratio, clip_eps)
+                _accumulate(n_prev, probs, prompts, tokens, n_tokens, zscores[:, :, k], loss_scale, grads, 1 + k,
+                            no_ratio, clip_eps, per_sequence)
             else:
                 _repeat_over_set(zscores[:, :, k], set_size, per_response)
-                _accumulate(n_prev, probs, prompts, tokens, n_tokens, per_response, inv_batch * inv_set, grads,
-                            1 + k, no_ratio, clip_eps)
+                _accumulate(n_prev, probs, prompts, tokens, n_tokens, per_response, loss_scale, grads, 1 + k,
+                            no_ratio, clip_eps, per_sequence)
         if stateful:
             _loop.objective_gram(grads, gram)
             _stateful.pre_update(scheme_id, scheme_state, scheme_params, weights, rewards, rescored, rescore,
@@ -428,12 +468,12 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
         _loop.advantage_diagnostics(advantages, effective, step_out[t], objective_out[t])
         grads[0, :] = 0.0
         if set_size == 1:
-            _accumulate(n_prev, probs, prompts, tokens, n_tokens, advantages, inv_batch, grads, 0, no_ratio,
-                        clip_eps)
+            _accumulate(n_prev, probs, prompts, tokens, n_tokens, advantages, loss_scale, grads, 0, no_ratio,
+                        clip_eps, per_sequence)
         else:
             _repeat_over_set(advantages, set_size, per_response)
-            _accumulate(n_prev, probs, prompts, tokens, n_tokens, per_response, inv_batch * inv_set, grads, 0,
-                        no_ratio, clip_eps)
+            _accumulate(n_prev, probs, prompts, tokens, n_tokens, per_response, loss_scale, grads, 0, no_ratio,
+                        clip_eps, per_sequence)
         _loop.gradient_geometry(grads, step_out[t])
         for i in range(n_params):
             theta_flat[i] += lr * grads[0, i]
@@ -441,13 +481,26 @@ def run_sequence(state, answers, selected, flip_prob, noise_sd, noise_factor, no
             _policy_table(theta, probs)
             grads[0, :] = 0.0
             if set_size == 1:
-                _accumulate(n_prev, probs, prompts, tokens, n_tokens, advantages, inv_batch, grads, 0, old_probs,
-                            clip_eps)
+                _accumulate(n_prev, probs, prompts, tokens, n_tokens, advantages, loss_scale, grads, 0, old_probs,
+                            clip_eps, per_sequence)
             else:
-                _accumulate(n_prev, probs, prompts, tokens, n_tokens, per_response, inv_batch * inv_set, grads, 0,
-                            old_probs, clip_eps)
+                _accumulate(n_prev, probs, prompts, tokens, n_tokens, per_response, loss_scale, grads, 0, old_probs,
+                            clip_eps, per_sequence)
             for i in range(n_params):
                 theta_flat[i] += lr * grads[0, i]
+
+
+@njit(cache=True)
+def _token_scale(n_tokens, aggregation, max_len):
+    """The per-token weight of a token aggregation over the batch's responses ``n_tokens`` (B, G m):
+    ``1 / sum_j |o_j|`` ("token-mean") or ``1 / (B G m max_len)`` ("token-sum")."""
+    if aggregation == _TOKEN_SUM:
+        return 1.0 / (n_tokens.size * max_len)
+    total = 0
+    for b in range(n_tokens.shape[0]):
+        for j in range(n_tokens.shape[1]):
+            total += n_tokens[b, j]
+    return 1.0 / total
 
 
 @njit(cache=True)
@@ -476,39 +529,40 @@ def _repeat_over_set(values, set_size, out):
 def _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
              scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps, saw,
              steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear, ppo_epochs, clip_eps,
-             set_size, thetas, step_out, objective_out, track_sets, metric_weights, set_out, normalization):
+             set_size, aggregation, thetas, step_out, objective_out, track_sets, metric_weights, set_out,
+             normalization):
     run_sequence(states[r], answers[r], selected[r], flip_prob[r], noise_sd[r], noise_factor[r], noise_df[r],
                  n_spurious, spurious_sd[r], scale[r], offset[r], binary[r], condition[r], scheme_ids[r],
                  scheme_states[r], scheme_params[r], weights[r], ddof, eps[r], saw[r], steps, n_groups,
                  group_size, lr[r], heldout_samples, max_len, length_limit, linear, ppo_epochs, clip_eps, set_size,
-                 thetas[r], step_out[r], objective_out[r], normalization)
+                 aggregation, thetas[r], step_out[r], objective_out[r], normalization)
 
 
 @njit(cache=True)
 def run_many_serial(states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious, spurious_sd,
                     scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights, ddof, eps,
                     saw, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
-                    ppo_epochs, clip_eps, set_size, thetas, step_out, objective_out, track_sets, metric_weights,
-                    set_out, normalization):
+                    ppo_epochs, clip_eps, set_size, aggregation, thetas, step_out, objective_out, track_sets,
+                    metric_weights, set_out, normalization):
     """Independent runs one after another (the serial twin of :func:`run_many_parallel`)."""
     for r in range(states.shape[0]):
         _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                  spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
                  ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
-                 ppo_epochs, clip_eps, set_size, thetas, step_out, objective_out, track_sets, metric_weights,
-                 set_out, normalization)
+                 ppo_epochs, clip_eps, set_size, aggregation, thetas, step_out, objective_out, track_sets,
+                 metric_weights, set_out, normalization)
 
 
 @njit(cache=True, parallel=True)
 def run_many_parallel(states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                       spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params,
                       weights, ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, max_len,
-                      length_limit, linear, ppo_epochs, clip_eps, set_size, thetas, step_out, objective_out,
-                      track_sets, metric_weights, set_out, normalization):
+                      length_limit, linear, ppo_epochs, clip_eps, set_size, aggregation, thetas, step_out,
+                      objective_out, track_sets, metric_weights, set_out, normalization):
     """Independent runs with ``prange``; each run owns its RNG state, so results equal the serial twin's."""
     for r in prange(states.shape[0]):
         _run_one(r, states, answers, selected, flip_prob, noise_sd, noise_factor, noise_df, n_spurious,
                  spurious_sd, scale, offset, binary, condition, scheme_ids, scheme_states, scheme_params, weights,
                  ddof, eps, saw, steps, n_groups, group_size, lr, heldout_samples, max_len, length_limit, linear,
-                 ppo_epochs, clip_eps, set_size, thetas, step_out, objective_out, track_sets, metric_weights,
-                 set_out, normalization)
+                 ppo_epochs, clip_eps, set_size, aggregation, thetas, step_out, objective_out, track_sets,
+                 metric_weights, set_out, normalization)
