@@ -328,3 +328,12 @@ def test_sweep_cells():
     direct = mowsim.train_many(cells[1].env_instance(), "rc", seeds=1, steps=3, n_groups=4, group_size=4,
                                normalization="batch", parallel=False)
     np.testing.assert_array_equal(frame["expected_reward"].to_numpy(), direct.history["expected_reward"].to_numpy())
+
+
+@pytest.mark.parametrize("mode", SCOPED)
+@pytest.mark.parametrize("name", SUPPORTED)
+def test_subnormal_rewards_with_eps(name, mode):
+    """Found by hypothesis: ``eps`` in the units of subnormal rewards overflows; the uncompiled kernel must give inf
+    there as the compiled one does, not raise OverflowError."""
+    rewards = np.array([[[1.2573022110e-314], [6.4042265045e-314]]])
+    _compare(name, rewards, np.array([0.8319432152802452]), 0, 1e-4, mode)

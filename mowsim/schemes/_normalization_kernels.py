@@ -26,6 +26,18 @@ BATCH = 1
 NONE = 2
 
 
+@njit(cache=True, inline="always")
+def _ldexp_eps(eps, exponent):
+    """``eps * 2**exponent``, inf where that overflows: what the compiled ``math.ldexp`` gives, also in the
+    uncompiled ``py_func`` (whose ``math.ldexp`` raises OverflowError instead), e.g. ``eps`` in the units of
+    subnormal rewards."""
+    if eps == 0.0:
+        return 0.0
+    if math.frexp(eps)[1] + exponent > 1024:
+        return np.inf
+    return math.ldexp(eps, exponent)
+
+
 @njit(cache=True, error_model="numpy")
 def _batch_objective_stats(rewards, mask, moms, n_scorable, ddof):
     """Per objective over the batch's masked entries: ``(exponent, std)`` (K,), the std of ``r_k * 2**-exponent``
@@ -117,7 +129,7 @@ def _combine_scoped(rewards, unit, adaptive, ddof, eps, normalization, mask, out
                 shares[k] = unit[k]
         for k in range(n_objectives):
             if std[k] > 0.0:
-                coef[k] = shares[k] / (std[k] + math.ldexp(eps, -int(exponents[k])))
+                coef[k] = shares[k] / (std[k] + _ldexp_eps(eps, -int(exponents[k])))
         for b in range(n_groups):
             post[b] = 0
             for k in range(n_objectives):
@@ -285,7 +297,7 @@ def _rc_scoped(rewards, unit, weight_exponent, ddof, eps, normalization, mask, o
                     sum_sq += d * d
     correction = sum_dev / max(count, 1.0)
     std = _kernels._std_from(sum_sq, sum_dev, correction, count, ddof, lower, upper, 0.0)
-    eps_scaled = math.ldexp(eps, -int(pool_exponent + top + weight_exponent))
+    eps_scaled = _ldexp_eps(eps, -int(pool_exponent + top + weight_exponent))
     for b in range(n_groups):
         c1, c2 = _kernels._factors(-int(sum_exponent[b] + group_exponent[b] - top - pool_exponent))
         for j in range(n_rollouts):
@@ -334,10 +346,10 @@ def compute_scoped(scheme_id, normalization, rewards, weights, ddof, eps, reward
                     out[b, j] = out[b, j] * c1 * c2
         if whiten:
             if normalization == NONE:
-                _kernels.whiten_serial(out, mask, ddof, floor, math.ldexp(eps, -int(weight_exponent + top)))
+                _kernels.whiten_serial(out, mask, ddof, floor, _ldexp_eps(eps, -int(weight_exponent + top)))
             else:
                 _kernels.whiten_serial(out, mask, ddof, _kernels._weight_total(unit),
-                                       math.ldexp(eps, -int(weight_exponent)))
+                                       _ldexp_eps(eps, -int(weight_exponent)))
         if adaptive:
             total = 0.0
             for k in range(n_objectives):
