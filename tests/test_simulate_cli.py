@@ -36,3 +36,17 @@ def test_summary_interval_is_a_t_interval():
     row = simulate.summarize(frame).iloc[0]
     assert row["mean"] == pytest.approx(0.2)
     assert row["ci95"] == pytest.approx(0.1 / 3**0.5 * 4.302652729911275, rel=1e-9)
+
+
+def test_normalization_and_loss_aggregation_flags(tmp_path, capsys):
+    code = cli.main(["simulate", "--env", "sequence", "--scheme", "rc", "--scheme", "dvao", "--steps", "3",
+                     "--seeds", "2", "--normalization", "none", "--loss-aggregation", "token-mean",
+                     "--out", str(tmp_path)])
+    assert code == 0
+    assert "loss_aggregation='token-mean'" in capsys.readouterr().out
+
+
+def test_an_unsupported_normalization_fails_before_any_work(tmp_path, capsys):
+    assert cli.main(["simulate", "--scheme", "vpo", "--normalization", "batch", "--out", str(tmp_path / "out")]) == 2
+    assert "supported by the schemes" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

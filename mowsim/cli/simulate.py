@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
 
-from mowsim import schemes
+from mowsim import schemes, validation
 from mowsim.sweep import ENVIRONMENTS  # one name -> environment mapping for the CLI and the studies
 from mowsim.train import train_many
 
@@ -68,6 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=str, default=None, help="comma-separated objective weights")
     parser.add_argument("--ddof", type=int, default=0)
     parser.add_argument("--eps", type=float, default=0.0)
+    parser.add_argument("--normalization", choices=("group", "batch", "none"), default="group",
+                        help="which std the scheme divides by: group (as published), batch (Lite PPO), none (Dr. GRPO); "
+                             "batch and none: rc, ac, gdpo, dvao, saw-grpo, saw-gdpo (the default schemes then)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("results/simulate"))
     knobs = parser.add_argument_group("environment knobs (dataclass fields; defaults are the environment's)")
     for name, field in _env_fields().items():
@@ -119,14 +122,18 @@ def run(args: argparse.Namespace) -> int:
     knobs = {key[len("knob_"):]: value for key, value in vars(args).items()
              if key.startswith("knob_") and value is not None}
     env = build_env(args.env, knobs)
-    scheme_names = args.schemes or schemes.available()
+    scheme_names = args.schemes or [name for name in schemes.available()
+                                    if args.normalization == "group" or name in validation.NORMALIZED_SCHEMES]
     scheme_objects = [schemes.get(name) for name in scheme_names]
+    for scheme in scheme_objects:  # before any work: an unsupported (scheme, normalization) pair
+        validation.check_normalization(args.normalization, scheme.name)
     weights = None if args.weights is None else [float(w) for w in args.weights.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
     frames = []
     for scheme in tqdm(scheme_objects, desc="schemes", unit="scheme"):
         result = train_many(env, scheme, seeds=args.seeds, steps=args.steps, group_size=args.group_size,
-                            n_groups=args.n_groups, lr=args.lr, weights=weights, ddof=args.ddof, eps=args.eps)
+                            n_groups=args.n_groups, lr=args.lr, weights=weights, ddof=args.ddof, eps=args.eps,
+                            normalization=args.normalization)
         frames.append(result.history.assign(run=result.history["run"] + len(frames) * args.seeds))
     history = pd.concat(frames, ignore_index=True)
     for column in ("env", "scheme"):
