@@ -45,6 +45,7 @@ __all__ = [
     "final_objectives",
     "hypervolume",
     "bootstrap_ci",
+    "mean_points",
     "curve_ci",
     "curve_summary",
     "summarize",
@@ -238,6 +239,23 @@ def bootstrap_ci(values, statistic: Callable = np.mean, *, confidence: float = C
         if np.isfinite(low) and np.isfinite(high):
             return (float(low), float(high))
     return (np.nan, np.nan)
+
+
+def mean_points(points: pd.DataFrame, by, columns, instance: int | None = None) -> pd.DataFrame:
+    """Per group of ``by``: the mean of each of ``columns`` with bootstrap 95 % CIs (``<column>_low``/``_high``), the
+    points of a front for :func:`mowsim.plotting.plot_fronts`. Fronts of different environment instances differ, so
+    one ``instance`` is summarized (default: the smallest present)."""
+    if "instance" in points:
+        points = points[points["instance"] == (points["instance"].min() if instance is None else instance)]
+    rows = []
+    for key, group in points.groupby(list(by), observed=True, sort=True):
+        row = dict(zip(by, key))
+        for name in columns:
+            values = group[name].to_numpy()
+            row[name] = values.mean()
+            row[f"{name}_low"], row[f"{name}_high"] = bootstrap_ci(values)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def curve_ci(values: np.ndarray, *, confidence: float = CONFIDENCE, n_resamples: int = 1000,

@@ -119,18 +119,7 @@ def front_summary(df: pd.DataFrame, curvature: float, instance: int | None = Non
     """Per (scheme, w1) at one curvature and instance (default the smallest): the mean final point with bootstrap
     95 % CIs per coordinate, for :func:`mowsim.plotting.plot_fronts`."""
     points = per_run(df)
-    points = points[points[CURVATURE] == curvature]
-    if "instance" in points:
-        points = points[points["instance"] == (points["instance"].min() if instance is None else instance)]
-    rows = []
-    for (scheme, w1), group in points.groupby(["scheme", KNOB], observed=True, sort=True):
-        row = {"scheme": scheme, KNOB: w1}
-        for name in OBJECTIVES:
-            values = group[name].to_numpy()
-            row[name] = values.mean()
-            row[f"{name}_low"], row[f"{name}_high"] = analysis.bootstrap_ci(values)
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return analysis.mean_points(points[points[CURVATURE] == curvature], ["scheme", KNOB], OBJECTIVES, instance)
 
 
 def plot(df: pd.DataFrame, ax: Axes | None = None, *, curvature: float | None = None, schemes=None,

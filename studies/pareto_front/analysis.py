@@ -98,18 +98,7 @@ def front_summary(df: pd.DataFrame, instance: int | None = None) -> pd.DataFrame
     """Per (scheme, w1): the mean final point over seeds with bootstrap 95 % CIs per coordinate, for
     :func:`mowsim.plotting.plot_fronts`. Fronts of different instances differ, so one ``instance`` is summarized
     (default: the smallest present)."""
-    points = final_points(df)
-    if "instance" in points:
-        points = points[points["instance"] == (points["instance"].min() if instance is None else instance)]
-    rows = []
-    for (scheme, w1), group in points.groupby(["scheme", KNOB], observed=True, sort=True):
-        row = {"scheme": scheme, KNOB: w1}
-        for name in OBJECTIVES:
-            values = group[name].to_numpy()
-            row[name] = values.mean()
-            row[f"{name}_low"], row[f"{name}_high"] = analysis.bootstrap_ci(values)
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return analysis.mean_points(final_points(df), ["scheme", KNOB], OBJECTIVES, instance)
 
 
 def plot(df: pd.DataFrame, ax: Axes | None = None, *, schemes=None, instance: int | None = None) -> Axes:
