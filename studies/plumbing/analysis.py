@@ -140,7 +140,7 @@ def plot(df: pd.DataFrame, ax: Axes | None = None, *, response: str = "final",
             lows.append(row["adjusted"] - row["adjusted_low"])
             highs.append(row["adjusted_high"] - row["adjusted"])
         if xs:
-            ax.bar(xs, heights, width=width * 0.95, color=color, label=effect)
+            ax.bar(xs, heights, width=width * 0.95, color=color, label=effect.replace(":", " x "))
             ax.errorbar(xs, heights, yerr=np.clip([lows, highs], 0.0, None), fmt="none", ecolor="0.2",
                         elinewidth=0.7, capsize=1.5)
     ax.axhline(0.0, color="0.3", linewidth=0.6)
