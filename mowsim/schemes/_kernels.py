@@ -316,15 +316,13 @@ def _rc_finish(b, ddof, eps, mask, out, count, total, lower, upper):
             out[b, j] = 0.0
 
 
-@njit(cache=True, error_model="numpy")
-def _rc_nan(rewards, b, weights, ddof, eps, mask, out, bounds):
-    """RC for group b on the rare path (a NaN, an inf, or magnitudes outside the safe window): NaN objectives count
-    0 in the sum (TRL's nansum), all-NaN rollouts are unscorable, and a group with < 2 scorable rollouts gets 0.
-
-    The rewards are scaled by the power of two of the group's largest |r| before the weighted sums, and the sums by
-    that of their own largest |s| before the statistics; ``eps`` (in the units of the normalized weights' sums)
-    follows both.
-    """
+@njit(cache=True, error_model="numpy", inline="always")
+def weighted_sums_nan(rewards, b, weights, mask, sums, bounds):
+    """Group b's weighted sums ``s_j = sum_k w_k r_jk`` on the rare path into ``sums[b]``, NaN objectives counting 0,
+    with the rewards scaled by the power of two of the group's largest |r| (returned as its exponent); ``mask[b]``
+    marks the scorable rollouts and ``bounds[b]`` gets the raw rewards' (min, max). Returns ``(exponent, count,
+    lower, upper)``: the scorable rollouts' number and the sums' range. RC's rare path and the scoped RC of
+    :mod:`mowsim.schemes._normalization_kernels` share it."""
     n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
     raw_lower = np.inf
     raw_upper = -np.inf
@@ -354,7 +352,21 @@ def _rc_nan(rewards, b, weights, ddof, eps, mask, out, bounds):
             count += 1
             lower = min(lower, s)
             upper = max(upper, s)
-        out[b, j] = s
+        sums[b, j] = s
+    return reward_exponent, count, lower, upper
+
+
+@njit(cache=True, error_model="numpy")
+def _rc_nan(rewards, b, weights, ddof, eps, mask, out, bounds):
+    """RC for group b on the rare path (a NaN, an inf, or magnitudes outside the safe window): NaN objectives count
+    0 in the sum (TRL's nansum), all-NaN rollouts are unscorable, and a group with < 2 scorable rollouts gets 0.
+
+    The rewards are scaled by the power of two of the group's largest |r| before the weighted sums, and the sums by
+    that of their own largest |s| before the statistics; ``eps`` (in the units of the normalized weights' sums)
+    follows both.
+    """
+    n_rollouts = rewards.shape[1]
+    reward_exponent, count, lower, upper = weighted_sums_nan(rewards, b, weights, mask, out, bounds)
     sum_exponent = _exponent(max(abs(lower), abs(upper))) if count > 0 else 0
     d1, d2 = _factors(sum_exponent)
     total = 0.0
@@ -573,23 +585,30 @@ def _objective_exponents(rewards, partial, lower, upper):
         rescaled = True
         c1, c2 = _factors(exponent)
         for b in range(partial.shape[0]):
-            count = 0.0
-            total = 0.0
-            lo = np.inf
-            hi = -np.inf
-            for j in range(rewards.shape[1]):
-                x = rewards[b, j, k]
-                if not np.isnan(x):
-                    x = x * c1 * c2
-                    count += 1.0
-                    total += x
-                    lo = min(lo, x)
-                    hi = max(hi, x)
-            partial[b, k, P_COUNT] = count
-            partial[b, k, P_SUM] = total
-            partial[b, k, P_MIN] = lo
-            partial[b, k, P_MAX] = hi
+            _objective_partial(rewards, b, k, c1, c2, partial)
     return exponents, rescaled
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _objective_partial(rewards, b, k, c1, c2, partial):
+    """partial[b, k] = (count, sum, min, max) of group b's objective k, NaN left out, each value times ``c1 * c2``
+    (left to right: a power of two rounded once, see :func:`_factors`; 1, 1 leaves them as they are)."""
+    count = 0.0
+    total = 0.0
+    lo = np.inf
+    hi = -np.inf
+    for j in range(rewards.shape[1]):
+        x = rewards[b, j, k]
+        if not np.isnan(x):
+            x = x * c1 * c2
+            count += 1.0
+            total += x
+            lo = min(lo, x)
+            hi = max(hi, x)
+    partial[b, k, P_COUNT] = count
+    partial[b, k, P_SUM] = total
+    partial[b, k, P_MIN] = lo
+    partial[b, k, P_MAX] = hi
 
 
 @njit(cache=True)
@@ -968,23 +987,8 @@ def _objective_first_range(rewards, partial, pending, start, stop):
 @njit(cache=True, error_model="numpy")
 def _objective_first_nan(rewards, b, partial):
     """The NaN-aware :func:`_objective_first_range` for one group (an objective with no score: 0, 0, +inf, -inf)."""
-    n_rollouts, n_objectives = rewards.shape[1], rewards.shape[2]
-    for k in range(n_objectives):
-        count = 0.0
-        total = 0.0
-        lo = np.inf
-        hi = -np.inf
-        for j in range(n_rollouts):
-            x = rewards[b, j, k]
-            if not np.isnan(x):
-                count += 1.0
-                total += x
-                lo = min(lo, x)
-                hi = max(hi, x)
-        partial[b, k, P_COUNT] = count
-        partial[b, k, P_SUM] = total
-        partial[b, k, P_MIN] = lo
-        partial[b, k, P_MAX] = hi
+    for k in range(rewards.shape[2]):
+        _objective_partial(rewards, b, k, 1.0, 1.0, partial)
 
 
 @njit(cache=True, error_model="numpy")

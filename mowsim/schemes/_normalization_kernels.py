@@ -188,41 +188,13 @@ def _rc_scoped(rewards, unit, weight_exponent, ddof, eps, normalization, mask, o
     """RC (on the normalized weights ``unit``) with ``"batch"`` or ``"none"`` into out (B, G): each group's weighted
     sums centered as in :func:`mowsim.schemes._kernels._rc_nan` (always corrected), then scaled back or divided by
     the pooled sums' std."""
-    n_groups, n_rollouts, n_objectives = rewards.shape
+    n_groups, n_rollouts = rewards.shape[:2]
     sums = np.empty((n_groups, n_rollouts))
     group_exponent = np.zeros(n_groups, dtype=np.int64)
     sum_exponent = np.zeros(n_groups, dtype=np.int64)
     counts = np.zeros(n_groups, dtype=np.int64)
     for b in range(n_groups):
-        raw_lower = np.inf
-        raw_upper = -np.inf
-        for j in range(n_rollouts):
-            for k in range(n_objectives):
-                x = rewards[b, j, k]
-                if not np.isnan(x):
-                    raw_lower = min(raw_lower, x)
-                    raw_upper = max(raw_upper, x)
-        bounds[b, 0] = raw_lower
-        bounds[b, 1] = raw_upper
-        reward_exponent = _kernels._exponent(max(abs(raw_lower), abs(raw_upper))) if raw_lower <= raw_upper else 0
-        c1, c2 = _kernels._factors(reward_exponent)
-        count = 0
-        lower = np.inf
-        upper = -np.inf
-        for j in range(n_rollouts):
-            s = 0.0
-            scorable = 0
-            for k in range(n_objectives):
-                x = rewards[b, j, k]
-                if not np.isnan(x):
-                    scorable = 1
-                    s += x * c1 * c2 * unit[k]
-            mask[b, j] = scorable
-            if scorable:
-                count += 1
-                lower = min(lower, s)
-                upper = max(upper, s)
-            sums[b, j] = s
+        reward_exponent, count, lower, upper = _kernels.weighted_sums_nan(rewards, b, unit, mask, sums, bounds)
         group_exponent[b] = reward_exponent
         if count < 2:
             for j in range(n_rollouts):
